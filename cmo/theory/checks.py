@@ -1,0 +1,659 @@
+"""Semantic checks across files: identity, references, types, graph and languages.
+
+The schema (pydantic) says whether each file is well-formed on its own; these checks say whether
+the workspace makes sense as a whole. Each check appends findings with a code from
+:mod:`cmo.findings` and the position of the offending value.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from cmo.findings import Finding
+from cmo.source import Loc
+from cmo.theory.load import LoadedFile
+from cmo.theory.models import (
+    QUANTITATIVE,
+    AllOf,
+    AnyOf,
+    Comparison,
+    Condition,
+    Criterion,
+    Indicator,
+    IndicatorType,
+    MeasurementPoint,
+    NotOf,
+    ProgrammeTheory,
+    Statistic,
+    Text,
+    ValueTest,
+)
+
+RANGE_OPS = ("at_least", "at_most", "above", "below", "between")
+LOWER_OPS = ("at_least", "above")
+UPPER_OPS = ("at_most", "below")
+SINGLE_OPS = ("equals", "in", "not_in", "between", "missing", "present")
+
+
+def normalise(text: str) -> str:
+    """Compare labels and column names without case, accents and extra whitespace."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.split())
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class Placed(Generic[T]):
+    """A model object with the file and YAML path it came from."""
+
+    obj: T
+    file: LoadedFile
+    loc: Loc
+
+
+@dataclass
+class Workspace:
+    """Everything loaded, indexed by id, for the checks."""
+
+    files: list[LoadedFile]
+    languages: list[str]
+    findings: list[Finding] = field(default_factory=list)
+    indicators: dict[str, Placed[Indicator]] = field(default_factory=dict)
+    points: dict[str, Placed[MeasurementPoint]] = field(default_factory=dict)
+    theories: dict[str, Placed[ProgrammeTheory]] = field(default_factory=dict)
+    broken_indicators: set[str] = field(default_factory=set)
+    broken_points: set[str] = field(default_factory=set)
+    broken_theories: set[str] = field(default_factory=set)
+
+    def add(self, finding: Finding) -> None:
+        self.findings.append(finding)
+
+
+def run_checks(files: list[LoadedFile], languages: Iterable[str]) -> list[Finding]:
+    ws = Workspace(files=files, languages=list(languages))
+    _index(ws)
+    for ind in ws.indicators.values():
+        _check_indicator(ws, ind)
+    _check_aliases(ws)
+    _check_composite_cycles(ws)
+    for th in ws.theories.values():
+        _check_theory(ws, th)
+    _check_graph(ws)
+    _check_languages(ws)
+    return ws.findings
+
+
+# --------------------------------------------------------------------------------------------
+# Identity
+# --------------------------------------------------------------------------------------------
+
+
+def _index(ws: Workspace) -> None:
+    for lf in ws.files:
+        if lf.kind == "indicators":
+            ws.broken_indicators |= lf.broken_ids.get("indicators", set())
+            ws.broken_points |= lf.broken_ids.get("measurement_points", set())
+            if lf.model is None:
+                continue
+            for i, ind in lf.items("indicators"):
+                _register(ws, ws.indicators, Placed(ind, lf, ("indicators", i)), "indicator")
+            for i, mp in lf.items("measurement_points"):
+                _register(ws, ws.points, Placed(mp, lf, ("measurement_points", i)),
+                          "measurement point")
+        elif lf.kind == "theory":
+            if lf.theory is None:
+                if lf.raw_id:
+                    ws.broken_theories.add(lf.raw_id)
+                continue
+            _register(ws, ws.theories, Placed(lf.theory, lf, ()), "theory")
+            for section, word in _sections().items():
+                seen: dict[str, int] = {}
+                for i, item in lf.items(section):
+                    if item.id in seen:
+                        first = lf.doc.position((section, seen[item.id], "id"))
+                        ws.add(lf.finding("D001", f"duplicate {word} id '{item.id}' (first on "
+                                          f"line {first.line})", (section, i, "id")))
+                    else:
+                        seen[item.id] = i
+
+
+def _sections() -> dict[str, str]:
+    from cmo.theory.models import THEORY_SECTIONS
+
+    return THEORY_SECTIONS
+
+
+def _register(ws: Workspace, table: dict[str, Any], placed: Placed[Any], word: str) -> None:
+    ident = placed.obj.id
+    if ident in table:
+        first = table[ident]
+        pos = first.file.doc.position((*first.loc, "id"))
+        ws.add(placed.file.finding(
+            "D001", f"duplicate {word} id '{ident}' (first defined in {first.file.display}:"
+            f"{pos.line})", (*placed.loc, "id")))
+        return
+    table[ident] = placed
+
+
+# --------------------------------------------------------------------------------------------
+# Indicators
+# --------------------------------------------------------------------------------------------
+
+
+def _check_indicator(ws: Workspace, placed: Placed[Indicator]) -> None:
+    ind, lf, loc = placed.obj, placed.file, placed.loc
+    t = ind.type
+    if t is IndicatorType.LIKERT and ind.scale is None:
+        ws.add(lf.finding("I001", f"Likert indicator '{ind.id}' needs a 'scale' "
+                          "(e.g. scale: {min: 1, max: 5})", loc))
+    if ind.scale is not None:
+        if t is not IndicatorType.LIKERT:
+            ws.add(lf.finding("I001", f"'scale' only fits Likert indicators, not {t.value}",
+                              (*loc, "scale")))
+        elif ind.scale.min >= ind.scale.max:
+            ws.add(lf.finding("I001", f"scale min ({ind.scale.min}) must be below max "
+                              f"({ind.scale.max})", (*loc, "scale")))
+    if t is IndicatorType.CATEGORY and not ind.values:
+        ws.add(lf.finding("I001", f"category indicator '{ind.id}' needs 'values' "
+                          "(its categories)", loc))
+    if ind.range is not None:
+        if t not in (IndicatorType.NUMERIC, IndicatorType.COUNT):
+            ws.add(lf.finding("I001", f"'range' only fits numeric and count indicators, "
+                              f"not {t.value}", (*loc, "range")))
+        elif (ind.range.min is not None and ind.range.max is not None
+              and ind.range.min > ind.range.max):
+            ws.add(lf.finding("I001", f"range min ({ind.range.min:g}) is above max "
+                              f"({ind.range.max:g})", (*loc, "range")))
+    if t in (IndicatorType.NUMERIC, IndicatorType.COUNT, IndicatorType.DATE) and ind.values:
+        ws.add(lf.finding("I001", f"'values' (value labels) do not fit {t.value} indicators",
+                          (*loc, "values")))
+    # Value codes fit the type; labels and synonyms are unambiguous.
+    seen_codes: dict[Any, int] = {}
+    seen_words: dict[str, Any] = {}
+    for j, value in enumerate(ind.values):
+        vloc = (*loc, "values", j, "code")
+        code = value.code
+        if t is IndicatorType.BINARY and code not in (0, 1):
+            ws.add(lf.finding("T002", f"binary codes are 0 and 1, not {code!r}", vloc))
+        elif t is IndicatorType.LIKERT and ind.scale is not None:
+            if not isinstance(code, int) or not ind.scale.min <= code <= ind.scale.max:
+                ws.add(lf.finding("T002", f"code {code!r} is outside the scale "
+                                  f"{ind.scale.min}–{ind.scale.max}", vloc))
+        if code in seen_codes:
+            ws.add(lf.finding("D001", f"code {code!r} is listed twice", vloc))
+        seen_codes.setdefault(code, j)
+        words = [w for w in (value.label.fi, value.label.sv, value.label.en) if w]
+        words += value.synonyms
+        if isinstance(code, str):
+            words.append(code)
+        for word in words:
+            norm = normalise(word)
+            if norm in seen_words and seen_words[norm] != code:
+                ws.add(lf.finding("I002", f"'{word}' would mean both {seen_words[norm]!r} and "
+                                  f"{code!r}", (*loc, "values", j)))
+            seen_words.setdefault(norm, code)
+    if ind.composite is not None:
+        _check_composite(ws, placed)
+
+
+def _check_composite(ws: Workspace, placed: Placed[Indicator]) -> None:
+    ind, lf, loc = placed.obj, placed.file, placed.loc
+    comp = ind.composite
+    assert comp is not None
+    cloc = (*loc, "composite")
+    if ind.type not in (IndicatorType.NUMERIC, IndicatorType.LIKERT):
+        ws.add(lf.finding("I004", f"a composite scale must be numeric or likert, not "
+                          f"{ind.type.value}", (*loc, "type")))
+    for j, item_id in enumerate(comp.items):
+        iloc = (*cloc, "items", j)
+        if item_id == ind.id:
+            ws.add(lf.finding("I004", "a composite cannot contain itself", iloc))
+            continue
+        item = _indicator(ws, lf, item_id, iloc)
+        if item is None:
+            continue
+        if item.type not in QUANTITATIVE:
+            ws.add(lf.finding("I004", f"item '{item_id}' is {item.type.value}; composite items "
+                              "must be likert, numeric, count or binary", iloc))
+        if item.level != ind.level:
+            ws.add(lf.finding("I004", f"item '{item_id}' is measured per {item.level.value}, the "
+                              f"composite per {ind.level.value}", iloc))
+    for j, rev in enumerate(comp.reverse):
+        if rev not in comp.items:
+            ws.add(lf.finding("I004", f"reverse-scored '{rev}' is not one of the items",
+                              (*cloc, "reverse", j)))
+    if comp.min_items is not None and comp.min_items > len(comp.items):
+        ws.add(lf.finding("I004", f"min_items ({comp.min_items}) exceeds the number of items "
+                          f"({len(comp.items)})", (*cloc, "min_items")))
+
+
+def _check_composite_cycles(ws: Workspace) -> None:
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    for ident, placed in ws.indicators.items():
+        if placed.obj.composite is not None:
+            for item in placed.obj.composite.items:
+                if item != ident and item in ws.indicators:
+                    graph.add_edge(ident, item)
+    for cycle in sorted(nx.simple_cycles(graph), key=lambda c: sorted(c)):
+        start = min(cycle)
+        placed = ws.indicators[start]
+        ring = " → ".join([*_rotate(cycle, start), start])
+        ws.add(placed.file.finding("I004", f"composite scales form a circle: {ring}",
+                                   (*placed.loc, "composite")))
+
+
+def _rotate(cycle: list[str], start: str) -> list[str]:
+    i = cycle.index(start)
+    return cycle[i:] + cycle[:i]
+
+
+def _check_aliases(ws: Workspace) -> None:
+    owners: dict[str, tuple[str, Placed[Indicator], Loc]] = {}
+    for ident, placed in ws.indicators.items():
+        names: list[tuple[str, Loc]] = [(ident, (*placed.loc, "id"))]
+        names += [(a, (*placed.loc, "aliases", j)) for j, a in enumerate(placed.obj.aliases)]
+        mine: set[str] = set()
+        for name, loc in names:
+            norm = normalise(name)
+            if norm in mine:
+                continue
+            mine.add(norm)
+            if norm in owners and owners[norm][0] != ident:
+                other = owners[norm][0]
+                ws.add(placed.file.finding(
+                    "I003", f"column name '{name}' is claimed by both '{other}' and '{ident}'",
+                    loc))
+            else:
+                owners.setdefault(norm, (ident, placed, loc))
+
+
+# --------------------------------------------------------------------------------------------
+# Theories
+# --------------------------------------------------------------------------------------------
+
+
+def _indicator(ws: Workspace, lf: LoadedFile, ref: str, loc: Loc) -> Indicator | None:
+    placed = ws.indicators.get(ref)
+    if placed is not None:
+        return placed.obj
+    if ref not in ws.broken_indicators:
+        ws.add(lf.finding("R001", f"unknown indicator '{ref}'{_suggest(ref, ws.indicators)}",
+                          loc))
+    return None
+
+
+def _point(ws: Workspace, lf: LoadedFile, ref: str | None, loc: Loc) -> MeasurementPoint | None:
+    if ref is None:
+        return None
+    placed = ws.points.get(ref)
+    if placed is not None:
+        return placed.obj
+    if ref not in ws.broken_points:
+        ws.add(lf.finding("R001", f"unknown measurement point '{ref}'"
+                          f"{_suggest(ref, ws.points)}", loc))
+    return None
+
+
+def _suggest(ref: str, names: Iterable[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(ref, list(names), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def resolve(ws: Workspace, theory: ProgrammeTheory, section: str, ref: str) -> Any | None:
+    """The element ``ref`` of ``section``, local or ``other_theory.id``; None if unknown."""
+    owner, ident = (ref.split(".", 1) if "." in ref else (theory.id, ref))
+    placed = ws.theories.get(owner)
+    if placed is None:
+        return None
+    return next((item for item in getattr(placed.obj, section) if item.id == ident), None)
+
+
+def _ref(ws: Workspace, th: Placed[ProgrammeTheory], section: str, ref: str,
+         loc: Loc) -> Any | None:
+    found = resolve(ws, th.obj, section, ref)
+    if found is not None:
+        return found
+    owner, ident = (ref.split(".", 1) if "." in ref else (th.obj.id, ref))
+    word = _sections()[section]
+    if owner in ws.broken_theories:
+        return None
+    target = ws.theories.get(owner)
+    if target is None:
+        ws.add(th.file.finding("R001", f"unknown theory '{owner}' in reference '{ref}'"
+                               f"{_suggest(owner, ws.theories)}", loc))
+        return None
+    if ident in target.file.broken_ids.get(section, set()):
+        return None
+    local = [item.id for item in getattr(target.obj, section)]
+    where = "" if owner == th.obj.id else f" in theory '{owner}'"
+    ws.add(th.file.finding("R001", f"unknown {word} '{ident}'{where}{_suggest(ident, local)}",
+                           loc))
+    return None
+
+
+def _check_theory(ws: Workspace, th: Placed[ProgrammeTheory]) -> None:
+    lf = th.file
+    for i, ctx in lf.items("contexts"):
+        _check_condition(ws, lf, ctx.when, ("contexts", i, "when"))
+    for section in ("mechanisms", "outcomes", "interventions"):
+        role = _sections()[section]
+        for i, item in lf.items(section):
+            ind = _indicator(ws, lf, item.indicator, (section, i, "indicator"))
+            if ind is not None and ind.type not in QUANTITATIVE:
+                ws.add(lf.finding("T005", f"{role} '{item.id}' is measured by a {ind.type.value} "
+                                  "indicator; it needs a likert, numeric, count or binary one",
+                                  (section, i, "indicator")))
+            mp = getattr(item, "measurement_point", None)
+            _point(ws, lf, mp, (section, i, "measurement_point"))
+            change = getattr(item, "change", None)
+            if change is not None:
+                if mp is not None:
+                    ws.add(lf.finding("T005", "give either 'measurement_point' or 'change', "
+                                      "not both", (section, i, "change")))
+                _check_change(ws, lf, change.from_, change.to, (section, i, "change"))
+    for i, chain in lf.items("chains"):
+        base = ("chains", i)
+        for j, ref in enumerate(chain.contexts):
+            _ref(ws, th, "contexts", ref, (*base, "contexts", j))
+        if chain.intervention is not None:
+            _ref(ws, th, "interventions", chain.intervention, (*base, "intervention"))
+        _ref(ws, th, "mechanisms", chain.mechanism, (*base, "mechanism"))
+        _ref(ws, th, "outcomes", chain.outcome, (*base, "outcome"))
+        for j, cov in enumerate(chain.covariates):
+            ind = _indicator(ws, lf, cov, (*base, "covariates", j))
+            if ind is not None and ind.type is IndicatorType.DATE:
+                ws.add(lf.finding("T005", f"covariate '{cov}' is a date; adjust for a number "
+                                  "or category instead", (*base, "covariates", j)))
+    for i, crit in lf.items("criteria"):
+        _check_criterion(ws, lf, crit, ("criteria", i))
+    for i, csf in lf.items("critical_success_factors"):
+        for j, ref in enumerate(csf.criteria):
+            _ref(ws, th, "criteria", ref, ("critical_success_factors", i, "criteria", j))
+
+
+def _check_change(ws: Workspace, lf: LoadedFile, frm: str, to: str, loc: Loc) -> None:
+    a = _point(ws, lf, frm, (*loc, "from"))
+    b = _point(ws, lf, to, (*loc, "to"))
+    if a is not None and b is not None and a.order >= b.order:
+        ws.add(lf.finding("T005", f"change must go from an earlier to a later point: '{frm}' "
+                          f"(order {a.order}) is not before '{to}' (order {b.order})", loc))
+
+
+def _check_criterion(ws: Workspace, lf: LoadedFile, crit: Criterion, loc: Loc) -> None:
+    ind = _indicator(ws, lf, crit.indicator, (*loc, "indicator"))
+    _point(ws, lf, crit.measurement_point, (*loc, "measurement_point"))
+    if crit.change is not None:
+        _check_change(ws, lf, crit.change.from_, crit.change.to, (*loc, "change"))
+    target = crit.target
+    if target.at_least is None and target.at_most is None:
+        ws.add(lf.finding("S002", "the target needs 'at_least' and/or 'at_most'",
+                          (*loc, "target")))
+    stat = crit.statistic
+    if stat is Statistic.MEAN_CHANGE and crit.change is None:
+        ws.add(lf.finding("S002", "a 'mean_change' criterion needs 'change' (from, to)", loc))
+    if stat is not Statistic.MEAN_CHANGE and crit.change is not None:
+        ws.add(lf.finding("T005", f"'change' only fits the 'mean_change' statistic, not "
+                          f"'{stat.value}'", (*loc, "change")))
+    if stat is Statistic.SHARE:
+        for bound in ("at_least", "at_most"):
+            value = getattr(target, bound)
+            if value is not None and not 0 <= value <= 1:
+                ws.add(lf.finding("T002", f"a share target is a proportion between 0 and 1, "
+                                  f"not {value:g}", (*loc, "target", bound)))
+    elif crit.counts is not None:
+        ws.add(lf.finding("T005", f"'counts' only fits the 'share' statistic, not "
+                          f"'{stat.value}'", (*loc, "counts")))
+    if ind is None:
+        return
+    if stat is Statistic.SHARE:
+        if crit.counts is None and ind.type is not IndicatorType.BINARY:
+            ws.add(lf.finding("S002", f"a share of a {ind.type.value} indicator needs 'counts' "
+                              "(which values count as a success)", loc))
+        if crit.counts is not None:
+            _check_value_test(ws, lf, ind, crit.counts, (*loc, "counts"))
+    elif ind.type not in QUANTITATIVE:
+        ws.add(lf.finding("T005", f"'{stat.value}' needs a likert, numeric, count or binary "
+                          f"indicator; '{ind.id}' is {ind.type.value}", (*loc, "statistic")))
+    elif stat is Statistic.MEAN and ind.type is IndicatorType.LIKERT and ind.scale is not None:
+        for bound in ("at_least", "at_most"):
+            value = getattr(target, bound)
+            if value is not None and not ind.scale.min <= value <= ind.scale.max:
+                ws.add(lf.finding("T002", f"target {value:g} is outside the scale "
+                                  f"{ind.scale.min}–{ind.scale.max}", (*loc, "target", bound)))
+
+
+def _check_value_test(ws: Workspace, lf: LoadedFile, ind: Indicator, test: ValueTest,
+                      loc: Loc) -> None:
+    ops = [op for op in ("equals", "in", "at_least", "at_most", "above", "below")
+           if _op_value(test, op) is not None]
+    if not ops:
+        ws.add(lf.finding("T004", "say which values count (equals, in, at_least, ...)", loc))
+    _check_ops(ws, lf, ind, test, ops, loc)
+
+
+# --------------------------------------------------------------------------------------------
+# Conditions
+# --------------------------------------------------------------------------------------------
+
+
+def _op_value(cond: BaseModel, op: str) -> Any:
+    return getattr(cond, "in_" if op == "in" else op, None)
+
+
+def _check_condition(ws: Workspace, lf: LoadedFile, cond: Condition, loc: Loc) -> None:
+    if isinstance(cond, AllOf):
+        for j, sub in enumerate(cond.all):
+            _check_condition(ws, lf, sub, (*loc, "all", j))
+        return
+    if isinstance(cond, AnyOf):
+        for j, sub in enumerate(cond.any):
+            _check_condition(ws, lf, sub, (*loc, "any", j))
+        return
+    if isinstance(cond, NotOf):
+        _check_condition(ws, lf, cond.not_, (*loc, "not"))
+        return
+    assert isinstance(cond, Comparison)
+    ops = [op for op in (*SINGLE_OPS, *LOWER_OPS, *UPPER_OPS) if _op_value(cond, op) is not None]
+    ops = list(dict.fromkeys(ops))
+    lower = [op for op in ops if op in LOWER_OPS]
+    upper = [op for op in ops if op in UPPER_OPS]
+    single = [op for op in ops if op in SINGLE_OPS]
+    if not ops:
+        ws.add(lf.finding("T004", "the condition has no operator (equals, in, not_in, "
+                          "at_least, at_most, above, below, between, missing, present)", loc))
+    elif (single and len(ops) > 1) or len(lower) > 1 or len(upper) > 1:
+        ws.add(lf.finding("T004", f"conflicting operators {', '.join(ops)}: use one, or one "
+                          "lower and one upper bound", (*loc, ops[1])))
+    _point(ws, lf, cond.measurement_point, (*loc, "measurement_point"))
+    ind = _indicator(ws, lf, cond.indicator, (*loc, "indicator"))
+    if ind is not None:
+        _check_ops(ws, lf, ind, cond, ops, loc)
+
+
+def _check_ops(ws: Workspace, lf: LoadedFile, ind: Indicator, cond: BaseModel, ops: list[str],
+               loc: Loc) -> None:
+    t = ind.type
+    for op in ops:
+        value = _op_value(cond, op)
+        oloc = (*loc, op)
+        if op in ("missing", "present"):
+            continue
+        if op in RANGE_OPS and t in (IndicatorType.CATEGORY, IndicatorType.BINARY):
+            ws.add(lf.finding("T001", f"'{op}' compares sizes, but '{ind.id}' is a {t.value}; "
+                              "use 'equals' or 'in'", oloc))
+            continue
+        values = list(value) if isinstance(value, list | tuple) else [value]
+        for k, v in enumerate(values):
+            vloc = (*oloc, k) if isinstance(value, list) else oloc
+            _check_value(ws, lf, ind, op, v, vloc)
+
+
+def _check_value(ws: Workspace, lf: LoadedFile, ind: Indicator, op: str, v: Any,
+                 loc: Loc) -> None:
+    import datetime as dt
+
+    t = ind.type
+    if t is IndicatorType.DATE:
+        if not isinstance(v, dt.date):
+            ws.add(lf.finding("T001", f"'{ind.id}' is a date; compare it with a date such as "
+                              f"2024-01-31, not {v!r}", loc))
+        return
+    if isinstance(v, dt.date):
+        ws.add(lf.finding("T001", f"'{ind.id}' is {t.value}, not a date", loc))
+        return
+    if t is IndicatorType.CATEGORY:
+        codes = {value.code for value in ind.values}
+        if codes and v not in codes:
+            known = ", ".join(repr(c) for c in sorted(codes, key=str))
+            ws.add(lf.finding("T003", f"'{ind.id}' has no category {v!r}; known: {known}", loc))
+        return
+    if isinstance(v, bool):
+        v = int(v)
+    if not isinstance(v, int | float):
+        ws.add(lf.finding("T001", f"'{ind.id}' is {t.value}; compare it with a number, not "
+                          f"{v!r}", loc))
+        return
+    if t is IndicatorType.BINARY and v not in (0, 1):
+        ws.add(lf.finding("T002", f"'{ind.id}' is binary: 0 or 1, not {v:g}", loc))
+    elif t is IndicatorType.LIKERT and ind.scale is not None:
+        if not ind.scale.min <= v <= ind.scale.max:
+            ws.add(lf.finding("T002", f"{v:g} is outside the scale {ind.scale.min}–"
+                              f"{ind.scale.max} of '{ind.id}'", loc))
+    elif ind.range is not None:
+        lo, hi = ind.range.min, ind.range.max
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            shown = f"{'' if lo is None else f'{lo:g}'}–{'' if hi is None else f'{hi:g}'}"
+            ws.add(lf.finding("T002", f"{v:g} is outside the valid range {shown} of "
+                              f"'{ind.id}'", loc))
+    elif t is IndicatorType.COUNT and v < 0:
+        ws.add(lf.finding("T002", f"'{ind.id}' is a count; {v:g} is negative", loc))
+
+
+# --------------------------------------------------------------------------------------------
+# Graph
+# --------------------------------------------------------------------------------------------
+
+
+def _check_graph(ws: Workspace) -> None:
+    import networkx as nx
+
+    used: dict[tuple[str, str], set[str]] = defaultdict(set)  # (theory, section) -> ids
+    graph = nx.MultiDiGraph()
+    criterion_indicators = set()
+    in_factor: set[tuple[str, str]] = set()
+    for th in ws.theories.values():
+        theory = th.obj
+        for crit in theory.criteria:
+            criterion_indicators.add(crit.indicator)
+        for csf in theory.critical_success_factors:
+            for ref in csf.criteria:
+                in_factor.add(_split(theory.id, ref))
+        for i, chain in th.file.items("chains"):
+            for section, refs in (("contexts", chain.contexts),
+                                  ("interventions", [chain.intervention] if chain.intervention
+                                   else []),
+                                  ("mechanisms", [chain.mechanism]),
+                                  ("outcomes", [chain.outcome])):
+                for ref in refs:
+                    used[(_split(theory.id, ref))[0], section].add(_split(theory.id, ref)[1])
+            mech = resolve(ws, theory, "mechanisms", chain.mechanism)
+            out = resolve(ws, theory, "outcomes", chain.outcome)
+            if mech is not None and out is not None:
+                graph.add_edge(mech.indicator, out.indicator, chain=(theory.id, i, chain.id))
+    # G001: cycles among chains (through the indicators that measure mechanisms and outcomes).
+    reported: set[frozenset[str]] = set()
+    for cycle in nx.simple_cycles(nx.DiGraph(graph)):
+        key = frozenset(cycle)
+        if key in reported:
+            continue
+        reported.add(key)
+        chains = []
+        for a, b in zip(cycle, [*cycle[1:], cycle[0]], strict=True):
+            chains.append(min(d["chain"] for d in graph.get_edge_data(a, b).values()))
+        theory_id, index, _ = min(chains)
+        th = ws.theories[theory_id]
+        names = " → ".join(f"{t}.{c}" if t != theory_id else c for t, _, c in sorted(chains))
+        ring = " → ".join([*cycle, cycle[0]])
+        ws.add(th.file.finding("G001", f"chains form a circle ({names}) through the "
+                               f"indicators {ring}", ("chains", index)))
+    # G002, G003, G004
+    for th in ws.theories.values():
+        theory, lf = th.obj, th.file
+        for section in ("contexts", "interventions", "mechanisms", "outcomes"):
+            for i, item in lf.items(section):
+                if item.id not in used[(theory.id, section)]:
+                    ws.add(lf.finding("G002", f"{_sections()[section]} '{item.id}' is not used "
+                                      "by any chain", (section, i, "id")))
+        for i, chain in lf.items("chains"):
+            out = resolve(ws, theory, "outcomes", chain.outcome)
+            if (out is not None and out.indicator in ws.indicators
+                    and out.indicator not in criterion_indicators):
+                ws.add(lf.finding("G003", f"outcome '{chain.outcome}' ({out.indicator}) has no "
+                                  "evaluation criterion in the workspace", ("chains", i,
+                                                                             "outcome")))
+        for i, crit in lf.items("criteria"):
+            if (theory.id, crit.id) not in in_factor:
+                ws.add(lf.finding("G004", f"criterion '{crit.id}' belongs to no critical "
+                                  "success factor", ("criteria", i, "id")))
+
+
+def _split(theory_id: str, ref: str) -> tuple[str, str]:
+    if "." in ref:
+        owner, ident = ref.split(".", 1)
+        return owner, ident
+    return theory_id, ref
+
+
+# --------------------------------------------------------------------------------------------
+# Languages
+# --------------------------------------------------------------------------------------------
+
+
+def _texts(obj: Any, loc: Loc) -> Iterator[tuple[Loc, Text]]:
+    if isinstance(obj, Text):
+        yield loc, obj
+    elif isinstance(obj, BaseModel):
+        for name, info in type(obj).model_fields.items():
+            yield from _texts(getattr(obj, name), (*loc, info.alias or name))
+    elif isinstance(obj, list):
+        for j, item in enumerate(obj):
+            yield from _texts(item, (*loc, j))
+
+
+def _check_languages(ws: Workspace) -> None:
+    wanted = [lang for lang in ws.languages if lang in ("fi", "sv", "en")]
+    if not wanted:
+        return
+    for lf in ws.files:
+        if lf.model is None:
+            continue
+        for name in type(lf.model).model_fields:
+            value = getattr(lf.model, name)
+            if isinstance(value, list):
+                mapped = [(lf.index_map.get(name, list(range(len(value))))[j], item)
+                          for j, item in enumerate(value)]
+                for orig, item in mapped:
+                    for loc, text in _texts(item, (name, orig)):
+                        _missing(ws, lf, text, loc, wanted)
+            else:
+                for loc, text in _texts(value, (name,)):
+                    _missing(ws, lf, text, loc, wanted)
+
+
+def _missing(ws: Workspace, lf: LoadedFile, text: Text, loc: Loc, wanted: list[str]) -> None:
+    lacking = [lang for lang in wanted if lang not in text.languages()]
+    if lacking:
+        ws.add(lf.finding("L001", f"no {'/'.join(lacking)} text", loc))

@@ -1,0 +1,131 @@
+"""`cmo init`: scaffold a new evaluation workspace from the shipped framework."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cmo.errors import WorkspaceError
+from cmo.workspace.settings import SETTINGS_FILE
+
+_SETTINGS_TEMPLATE = """\
+# cmo workspace settings. Every key is optional; these are the defaults.
+# Reference: docs/workspace.md
+name: {name}
+
+# Languages every label must have; missing translations are warnings (L001).
+languages: [fi, en]
+
+# Where the framework lives, relative to this file.
+theories: programme_theories
+indicators: indicators
+
+# Local state: the embedded database and the pseudonymisation key. Both are git-ignored.
+# The key file is created with mode 0600. The environment variable CMO_KEY overrides it.
+store: .cmo/store.duckdb
+key_file: .cmo/pseudonymisation.key
+
+# Disclosure control in reports: counts below this are shown as "<5".
+disclosure_threshold: 5
+# Fewest cases for a chain test; fewer gives "insufficient data".
+min_cases: 30
+
+# The social offices taking part (ids are used by 'cmo collect --office ID').
+offices:
+  - {{id: office_a, name: Sosiaalitoimisto A, municipality: Kunta A}}
+"""
+
+_GITIGNORE = """\
+# cmo local state: the store holds pseudonymised client data, the key must never be shared.
+.cmo/
+# Office exports are personal data: keep them out of version control.
+exports/
+"""
+
+
+@dataclass
+class InitResult:
+    """What ``cmo init`` created."""
+
+    root: Path
+    created: list[Path] = field(default_factory=list)
+    key_file: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "root": str(self.root),
+            "created": [str(p.relative_to(self.root)) for p in self.created],
+            "key_file": str(self.key_file.relative_to(self.root)) if self.key_file else None,
+        }
+
+
+def framework_dir() -> Path:
+    """The folder holding the shipped framework (``indicators/``, ``programme_theories/``).
+
+    In an installed wheel it is package data (``cmo/_framework``); in a source checkout it is
+    the repository root, which is itself a workspace.
+    """
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (package / "_framework", package.parent):
+        if (candidate / "programme_theories").is_dir() and (candidate / "indicators").is_dir():
+            return candidate
+    raise WorkspaceError(  # pragma: no cover - a broken installation
+        "the shipped framework is missing from this installation of cmo",
+        hint="reinstall cmo (pip install --force-reinstall cmo)",
+    )
+
+
+def write_key(path: Path) -> None:
+    """Create a new random pseudonymisation key readable only by its owner (mode 0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(secrets.token_hex(32) + "\n")
+    os.chmod(path, 0o600)
+
+
+def init_workspace(root: Path, *, name: str | None = None) -> InitResult:
+    """Create a workspace in ``root`` (created if needed; must not already be a workspace)."""
+    if root.exists() and not root.is_dir():
+        raise WorkspaceError(f"{root}: exists and is not a folder",
+                             hint="give a new or empty folder to 'cmo init'")
+    if (root / SETTINGS_FILE).exists():
+        raise WorkspaceError(f"{root}: is already a cmo workspace ({SETTINGS_FILE} exists)",
+                             hint="edit its settings instead, or choose another folder")
+    for sub in ("programme_theories", "indicators"):
+        if (root / sub).exists():
+            raise WorkspaceError(f"{root / sub}: already exists; cmo init will not overwrite it",
+                                 hint="move it aside or choose another folder")
+    source = framework_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    result = InitResult(root=root)
+    settings = root / SETTINGS_FILE
+    title = name or root.resolve().name
+    settings.write_text(_SETTINGS_TEMPLATE.format(name=_yaml_str(title)), encoding="utf-8")
+    result.created.append(settings)
+    for sub in ("indicators", "programme_theories"):
+        for src in sorted((source / sub).glob("*.yaml")):
+            dest = root / sub / src.name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
+            result.created.append(dest)
+    gitignore = root / ".gitignore"
+    if not gitignore.exists():
+        gitignore.write_text(_GITIGNORE, encoding="utf-8")
+        result.created.append(gitignore)
+    state = root / ".cmo"
+    state.mkdir(exist_ok=True)
+    key = state / "pseudonymisation.key"
+    if not key.exists():
+        write_key(key)
+    result.key_file = key
+    return result
+
+
+def _yaml_str(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'

@@ -1,0 +1,109 @@
+"""Workspace settings (``cmo.yaml``) as a strict model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cmo.errors import WorkspaceError
+from cmo.source import read_source
+
+SETTINGS_FILE = "cmo.yaml"
+
+Language = Literal["fi", "sv", "en"]
+
+
+class Office(BaseModel):
+    """A social office taking part in the evaluation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Office id used by `cmo collect`.")
+    name: str = Field(description="Name of the office, e.g. `Rovaniemen sosiaalitoimisto`.")
+    municipality: str | None = Field(None, description="Municipality (kunta).")
+
+
+class Settings(BaseModel):
+    """The settings file of a workspace (`cmo.yaml`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("cmo workspace", description="Name of the evaluation, shown in reports.")
+    languages: list[Language] = Field(
+        default_factory=lambda: ["fi", "en"],
+        description="Languages every label must have (missing ones are warned about).",
+    )
+    theories: str = Field(
+        "programme_theories", description="Folder of programme theory files."
+    )
+    indicators: str = Field("indicators", description="Folder of indicator files.")
+    store: str = Field(".cmo/store.duckdb", description="The embedded database (git-ignored).")
+    key_file: str = Field(
+        ".cmo/pseudonymisation.key",
+        description="The pseudonymisation key (git-ignored, mode 0600). The environment "
+        "variable `CMO_KEY` overrides it.",
+    )
+    disclosure_threshold: int = Field(
+        5, ge=2, description="Counts below this are suppressed in reports."
+    )
+    min_cases: int = Field(
+        30, ge=2, description="Fewest cases for a chain test; fewer gives 'insufficient data'."
+    )
+    offices: list[Office] = Field(default_factory=list, description="The social offices.")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A workspace root and its settings."""
+
+    root: Path
+    settings: Settings
+
+    @property
+    def theories_dir(self) -> Path:
+        return self.root / self.settings.theories
+
+    @property
+    def indicators_dir(self) -> Path:
+        return self.root / self.settings.indicators
+
+
+def find_workspace(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` that holds ``cmo.yaml``."""
+    start = start.resolve()
+    here = start if start.is_dir() else start.parent
+    for folder in (here, *here.parents):
+        if (folder / SETTINGS_FILE).is_file():
+            return folder
+    return None
+
+
+def load_workspace(root: Path) -> Workspace:
+    """Read ``root/cmo.yaml``. Problems raise :class:`WorkspaceError` naming file and line."""
+    path = root / SETTINGS_FILE
+    if not path.is_file():
+        raise WorkspaceError(f"{path}: no workspace settings here",
+                             hint="create a workspace with 'cmo init DIR'")
+    doc = read_source(path)
+    if doc.findings:
+        f = doc.findings[0]
+        raise WorkspaceError(f.format())
+    data = doc.data if doc.data is not None else {}
+    if not isinstance(data, dict):
+        raise WorkspaceError(f"{path}:1:1 the settings must be a mapping of keys")
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        pos = doc.position(loc, key=err["type"] == "extra_forbidden")
+        what = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
+        dotted = ".".join(str(p) for p in loc)
+        raise WorkspaceError(
+            f"{path}:{pos.line}:{pos.column} {what} ({dotted})",
+            hint="see docs/workspace.md for the settings",
+        ) from None
+    return Workspace(root=root, settings=settings)
