@@ -16,6 +16,9 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 #: Exit code: usage or input error (bad option, unreadable path, nothing to work on).
 EXIT_USAGE = 2
+#: Exit code: an internal error (a bug in cmo). The message names only the exception type,
+#: never its text, which might hold data; ``--debug`` shows the traceback.
+EXIT_INTERNAL = 3
 
 
 class CmoError(Exception):

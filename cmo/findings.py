@@ -45,86 +45,174 @@ E, W = Severity.ERROR, Severity.WARNING
 
 CODES: dict[str, Code] = _catalogue(
     # --- Y: reading YAML -------------------------------------------------------------------
-    Code("Y001", E, "YAML syntax error",
-         "The file is not valid YAML. The position points at where the parser gave up; the "
-         "mistake is often just before it (a missing colon, a tab used for indentation, an "
-         "unclosed quote or bracket)."),
-    Code("Y002", E, "Duplicate key",
-         "The same key appears twice in one mapping. YAML readers silently keep only the last "
-         "one, so half of what was written would be lost. Remove or rename one of them."),
-    Code("Y003", E, "Not a cmo file",
-         "The file is empty or its top level is not a mapping of keys. A theory file starts "
-         "with `id:`; an indicator file with `indicators:`."),
+    Code(
+        "Y001",
+        E,
+        "YAML syntax error",
+        "The file is not valid YAML. The position points at where the parser gave up; the "
+        "mistake is often just before it (a missing colon, a tab used for indentation, an "
+        "unclosed quote or bracket).",
+    ),
+    Code(
+        "Y002",
+        E,
+        "Duplicate key",
+        "The same key appears twice in one mapping. YAML readers silently keep only the last "
+        "one, so half of what was written would be lost. Remove or rename one of them.",
+    ),
+    Code(
+        "Y003",
+        E,
+        "Not a cmo file",
+        "The file is empty or its top level is not a mapping of keys. A theory file starts "
+        "with `id:`; an indicator file with `indicators:`.",
+    ),
     # --- S: schema -------------------------------------------------------------------------
-    Code("S001", E, "Unknown key",
-         "The key is not part of the theory language at this place. Usually a typo: the "
-         "message suggests the closest known key. See docs/theory-reference.md for all keys."),
-    Code("S002", E, "Missing required key",
-         "A key that must be present is missing, e.g. a chain without `mechanism`."),
-    Code("S003", E, "Invalid value",
-         "The value has the wrong type or form: text where a number belongs, an id with "
-         "capital letters or spaces, a level that is not one of case/worker/office, and so on."),
+    Code(
+        "S001",
+        E,
+        "Unknown key",
+        "The key is not part of the theory language at this place. Usually a typo: the "
+        "message suggests the closest known key. See docs/theory-reference.md for all keys.",
+    ),
+    Code(
+        "S002",
+        E,
+        "Missing required key",
+        "A key that must be present is missing, e.g. a chain without `mechanism`.",
+    ),
+    Code(
+        "S003",
+        E,
+        "Invalid value",
+        "The value has the wrong type or form: text where a number belongs, an id with "
+        "capital letters or spaces, a level that is not one of case/worker/office, and so on.",
+    ),
     # --- D: identity -----------------------------------------------------------------------
-    Code("D001", E, "Duplicate id",
-         "Two elements of the same kind share an id (two indicators, two measurement points, "
-         "two theories, or two contexts/mechanisms/... within one theory). References would be "
-         "ambiguous. Rename one."),
+    Code(
+        "D001",
+        E,
+        "Duplicate id",
+        "Two elements of the same kind share an id (two indicators, two measurement points, "
+        "two theories, or two contexts/mechanisms/... within one theory). References would be "
+        "ambiguous. Rename one.",
+    ),
     # --- R: references ---------------------------------------------------------------------
-    Code("R001", E, "Unresolved reference",
-         "A reference names something that does not exist: an indicator, measurement point, "
-         "context, mechanism, outcome, intervention or criterion. References to another "
-         "theory's elements are written `theory_id.element_id`."),
+    Code(
+        "R001",
+        E,
+        "Unresolved reference",
+        "A reference names something that does not exist: an indicator, measurement point, "
+        "context, mechanism, outcome, intervention or criterion. References to another "
+        "theory's elements are written `theory_id.element_id`.",
+    ),
     # --- T: types --------------------------------------------------------------------------
-    Code("T001", E, "Operator does not fit the indicator type",
-         "A condition uses an operator that has no meaning for the indicator's type, e.g. a "
-         "range (`at_least`, `between`) on a category, or a date compared with a number."),
-    Code("T002", E, "Value outside the scale or range",
-         "A value in a condition, value label or target lies outside what the indicator allows: "
-         "6 on a 1–5 Likert scale, a share target above 1, a binary code other than 0 or 1."),
-    Code("T003", E, "Unknown category",
-         "A condition names a category code that the indicator does not define in `values`."),
-    Code("T004", E, "Condition has no single operator",
-         "A comparison must have exactly one operator (`equals`, `in`, `not_in`, `between`, "
-         "`missing`, `present`), or a range made of a lower bound (`at_least`/`above`) and/or an "
-         "upper bound (`at_most`/`below`)."),
-    Code("T005", E, "Indicator type does not fit its role",
-         "The indicator cannot play the role it is given: a mechanism or outcome measured by a "
-         "category or a date, a mean of a category, a change of a category, a criterion whose "
-         "statistic does not fit the indicator."),
+    Code(
+        "T001",
+        E,
+        "Operator does not fit the indicator type",
+        "A condition uses an operator that has no meaning for the indicator's type, e.g. a "
+        "range (`at_least`, `between`) on a category, or a date compared with a number.",
+    ),
+    Code(
+        "T002",
+        E,
+        "Value outside the scale or range",
+        "A value in a condition, value label or target lies outside what the indicator allows: "
+        "6 on a 1–5 Likert scale, a share target above 1, a binary code other than 0 or 1.",
+    ),
+    Code(
+        "T003",
+        E,
+        "Unknown category",
+        "A condition names a category code that the indicator does not define in `values`.",
+    ),
+    Code(
+        "T004",
+        E,
+        "Condition has no single operator",
+        "A comparison must have exactly one operator (`equals`, `in`, `not_in`, `between`, "
+        "`missing`, `present`), or a range made of a lower bound (`at_least`/`above`) and/or an "
+        "upper bound (`at_most`/`below`).",
+    ),
+    Code(
+        "T005",
+        E,
+        "Indicator type does not fit its role",
+        "The indicator cannot play the role it is given: a mechanism or outcome measured by a "
+        "category or a date, a mean of a category, a change of a category, a criterion whose "
+        "statistic does not fit the indicator.",
+    ),
     # --- I: indicator definitions ----------------------------------------------------------
-    Code("I001", E, "Incomplete indicator definition",
-         "The indicator's type needs something it does not have, or has something it cannot "
-         "use: a Likert indicator needs `scale`, a category needs `values`, a scale's `min` must "
-         "be below its `max`, a `range` only fits numbers and counts."),
-    Code("I002", E, "Ambiguous value label",
-         "The same label or synonym (compared without case and accents) maps to two different "
-         "codes of one indicator, so data could not be read unambiguously."),
-    Code("I003", E, "Ambiguous column alias",
-         "Two indicators (or an indicator and a measurement point) claim the same column name "
-         "(compared without case and accents), so an office's export could not be mapped "
-         "unambiguously."),
-    Code("I004", E, "Invalid composite scale",
-         "A composite scale's items must be numeric indicators (Likert, numeric, count, binary) "
-         "at the same level as the composite, must not include the composite itself, and "
-         "composites must not be built from each other in a circle."),
+    Code(
+        "I001",
+        E,
+        "Incomplete indicator definition",
+        "The indicator's type needs something it does not have, or has something it cannot "
+        "use: a Likert indicator needs `scale`, a category needs `values`, a scale's `min` must "
+        "be below its `max`, a `range` only fits numbers and counts.",
+    ),
+    Code(
+        "I002",
+        E,
+        "Ambiguous value label",
+        "The same label or synonym (compared without case and accents) maps to two different "
+        "codes of one indicator, so data could not be read unambiguously.",
+    ),
+    Code(
+        "I003",
+        E,
+        "Ambiguous column alias",
+        "Two indicators (or an indicator and a measurement point) claim the same column name "
+        "(compared without case and accents), so an office's export could not be mapped "
+        "unambiguously.",
+    ),
+    Code(
+        "I004",
+        E,
+        "Invalid composite scale",
+        "A composite scale's items must be numeric indicators (Likert, numeric, count, binary) "
+        "at the same level as the composite, must not include the composite itself, and "
+        "composites must not be built from each other in a circle.",
+    ),
     # --- G: graph --------------------------------------------------------------------------
-    Code("G001", E, "Cycle among chains",
-         "Chains lead in a circle: the outcome of one chain is (through its indicator) the "
-         "mechanism of another, and so on back to the first. A circular theory cannot be "
-         "tested chain by chain; cut the circle or split it into measurement points."),
-    Code("G002", W, "Unused element",
-         "A context, mechanism, outcome or intervention is defined but no chain uses it. It "
-         "will not be analysed. Use it in a chain or remove it."),
-    Code("G003", W, "Outcome without a criterion",
-         "A chain's outcome has no evaluation criterion on its indicator anywhere in the "
-         "workspace, so the report cannot say whether the outcome reached its target."),
-    Code("G004", W, "Criterion outside every success factor",
-         "An evaluation criterion is not tied to any critical success factor, so it will not "
-         "appear in the scorecard by strategy perspective."),
+    Code(
+        "G001",
+        E,
+        "Cycle among chains",
+        "Chains lead in a circle: the outcome of one chain is (through its indicator) the "
+        "mechanism of another, and so on back to the first. A circular theory cannot be "
+        "tested chain by chain; cut the circle or split it into measurement points.",
+    ),
+    Code(
+        "G002",
+        W,
+        "Unused element",
+        "A context, mechanism, outcome or intervention is defined but no chain uses it. It "
+        "will not be analysed. Use it in a chain or remove it.",
+    ),
+    Code(
+        "G003",
+        W,
+        "Outcome without a criterion",
+        "A chain's outcome has no evaluation criterion on its indicator anywhere in the "
+        "workspace, so the report cannot say whether the outcome reached its target.",
+    ),
+    Code(
+        "G004",
+        W,
+        "Criterion outside every success factor",
+        "An evaluation criterion is not tied to any critical success factor, so it will not "
+        "appear in the scorecard by strategy perspective.",
+    ),
     # --- L: languages ----------------------------------------------------------------------
-    Code("L001", W, "Missing translation",
-         "A label or text lacks a language the workspace promises (`languages` in cmo.yaml). "
-         "Reports in that language will fall back to another language for it."),
+    Code(
+        "L001",
+        W,
+        "Missing translation",
+        "A label or text lacks a language the workspace promises (`languages` in cmo.yaml). "
+        "Reports in that language will fall back to another language for it.",
+    ),
 )
 
 
@@ -176,14 +264,17 @@ def catalogue_markdown() -> str:
         "",
         "<!-- Generated from cmo/findings.py by `python -m cmo.findings`. Do not edit by hand. -->",
         "",
-        "`cmo validate` reports each finding as `file:line:col CODE severity: message (yaml.path)`.",
+        "`cmo validate` reports each finding as "
+        "`file:line:col CODE severity: message (yaml.path)`.",
         "Errors make the command exit with 1; warnings do not, unless `--strict` is given.",
         "",
         "| Code | Severity | Title |",
         "|---|---|---|",
     ]
-    lines += [f"| [{c.code}](#{c.code.lower()}) | {c.severity.value} | {c.title} |"
-              for c in CODES.values()]
+    lines += [
+        f"| [{c.code}](#{c.code.lower()}) | {c.severity.value} | {c.title} |"
+        for c in CODES.values()
+    ]
     lines.append("")
     for c in CODES.values():
         lines += [f"## {c.code}", "", f"**{c.title}** ({c.severity.value})", "", c.explanation, ""]

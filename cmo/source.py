@@ -93,17 +93,24 @@ def parse_yaml(text: str, file: str) -> SourceDocument:
     try:
         node = loader.get_single_node()
         if node is None:
-            doc.findings.append(
-                Finding("Y003", "the file is empty", file, 1, 1, ""))
+            doc.findings.append(Finding("Y003", "the file is empty", file, 1, 1, ""))
             return doc
         doc.data = _walk(loader, node, (), doc)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        pos = _pos(mark)
         problem = exc.problem or "invalid YAML"
         context = f" ({exc.context})" if exc.context else ""
-        doc.findings.append(Finding("Y001", f"YAML syntax error: {problem}{context}",
-                                    file, pos.line, pos.column, ""))
+        mark = exc.problem_mark or exc.context_mark
+        if exc.context == "while scanning a simple key" and exc.context_mark is not None:
+            # The parser notices a key without ':' only on the next line; point at the key.
+            mark = exc.context_mark
+            problem = "a key without ':' (or a line that should continue the one before)"
+            context = ""
+        pos = _pos(mark)
+        doc.findings.append(
+            Finding(
+                "Y001", f"YAML syntax error: {problem}{context}", file, pos.line, pos.column, ""
+            )
+        )
         doc.data = None
     except yaml.YAMLError as exc:  # pragma: no cover - reader errors without marks
         doc.findings.append(Finding("Y001", f"YAML error: {exc}", file, 1, 1, ""))
@@ -116,19 +123,36 @@ def parse_yaml(text: str, file: str) -> SourceDocument:
 def _walk(loader: _Loader, node: yaml.Node, loc: Loc, doc: SourceDocument) -> Any:
     doc.values[loc] = _pos(node.start_mark)
     if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)  # resolve merge keys (<<)
+        own = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
+        loader.flatten_mapping(node)  # resolve merge keys (<<): merged pairs come first
         result: dict[Any, Any] = {}
+        merged: set[Any] = set()
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, str | int | float | bool) or key is None:
                 key = str(key)
-            child: Loc = (*loc, key)  # type: ignore[arg-type]
-            if key in result:
+            child: Loc = (*loc, key)
+            if id(key_node) not in own:
+                if key in result:
+                    continue  # an earlier merge wins over a later one
+                merged.add(key)
+            elif key in merged:
+                merged.discard(key)  # the mapping's own key overrides a merged one
+                del result[key]
+            elif key in result:
                 first = doc.keys[child]
                 p = _pos(key_node.start_mark)
-                doc.findings.append(Finding(
-                    "Y002", f"duplicate key '{key}' (first defined on line {first.line}); "
-                    "only one may stay", doc.file, p.line, p.column, format_loc(child)))
+                doc.findings.append(
+                    Finding(
+                        "Y002",
+                        f"duplicate key '{key}' (first defined on line {first.line}); "
+                        "only one may stay",
+                        doc.file,
+                        p.line,
+                        p.column,
+                        format_loc(child),
+                    )
+                )
                 continue
             doc.keys[child] = _pos(key_node.start_mark)
             result[key] = _walk(loader, value_node, child, doc)
@@ -146,10 +170,18 @@ def read_source(path: Path, display: str | None = None) -> SourceDocument:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         doc = SourceDocument(file=name, data=None)
-        doc.findings.append(Finding(
-            "Y001", "the file is not UTF-8 text; save it as UTF-8 (e.g. 'Save as… UTF-8')",
-            name, line, 1, ""))
+        doc.findings.append(
+            Finding(
+                "Y001",
+                "the file is not UTF-8 text; save it as UTF-8 (e.g. 'Save as… UTF-8')",
+                name,
+                line,
+                column,
+                "",
+            )
+        )
         return doc
     return parse_yaml(text, name)
 

@@ -107,8 +107,9 @@ def _index(ws: Workspace) -> None:
             for i, ind in lf.items("indicators"):
                 _register(ws, ws.indicators, Placed(ind, lf, ("indicators", i)), "indicator")
             for i, mp in lf.items("measurement_points"):
-                _register(ws, ws.points, Placed(mp, lf, ("measurement_points", i)),
-                          "measurement point")
+                _register(
+                    ws, ws.points, Placed(mp, lf, ("measurement_points", i)), "measurement point"
+                )
         elif lf.kind == "theory":
             if lf.theory is None:
                 if lf.raw_id:
@@ -120,8 +121,13 @@ def _index(ws: Workspace) -> None:
                 for i, item in lf.items(section):
                     if item.id in seen:
                         first = lf.doc.position((section, seen[item.id], "id"))
-                        ws.add(lf.finding("D001", f"duplicate {word} id '{item.id}' (first on "
-                                          f"line {first.line})", (section, i, "id")))
+                        ws.add(
+                            lf.finding(
+                                "D001",
+                                f"duplicate {word} id '{item.id}' (first on line {first.line})",
+                                (section, i, "id"),
+                            )
+                        )
                     else:
                         seen[item.id] = i
 
@@ -137,9 +143,13 @@ def _register(ws: Workspace, table: dict[str, Any], placed: Placed[Any], word: s
     if ident in table:
         first = table[ident]
         pos = first.file.doc.position((*first.loc, "id"))
-        ws.add(placed.file.finding(
-            "D001", f"duplicate {word} id '{ident}' (first defined in {first.file.display}:"
-            f"{pos.line})", (*placed.loc, "id")))
+        ws.add(
+            placed.file.finding(
+                "D001",
+                f"duplicate {word} id '{ident}' (first defined in {first.file.display}:{pos.line})",
+                (*placed.loc, "id"),
+            )
+        )
         return
     table[ident] = placed
 
@@ -153,29 +163,61 @@ def _check_indicator(ws: Workspace, placed: Placed[Indicator]) -> None:
     ind, lf, loc = placed.obj, placed.file, placed.loc
     t = ind.type
     if t is IndicatorType.LIKERT and ind.scale is None:
-        ws.add(lf.finding("I001", f"Likert indicator '{ind.id}' needs a 'scale' "
-                          "(e.g. scale: {min: 1, max: 5})", loc))
+        ws.add(
+            lf.finding(
+                "I001",
+                f"Likert indicator '{ind.id}' needs a 'scale' (e.g. scale: {{min: 1, max: 5}})",
+                loc,
+            )
+        )
     if ind.scale is not None:
         if t is not IndicatorType.LIKERT:
-            ws.add(lf.finding("I001", f"'scale' only fits Likert indicators, not {t.value}",
-                              (*loc, "scale")))
+            ws.add(
+                lf.finding(
+                    "I001", f"'scale' only fits Likert indicators, not {t.value}", (*loc, "scale")
+                )
+            )
         elif ind.scale.min >= ind.scale.max:
-            ws.add(lf.finding("I001", f"scale min ({ind.scale.min}) must be below max "
-                              f"({ind.scale.max})", (*loc, "scale")))
+            ws.add(
+                lf.finding(
+                    "I001",
+                    f"scale min ({ind.scale.min}) must be below max ({ind.scale.max})",
+                    (*loc, "scale"),
+                )
+            )
     if t is IndicatorType.CATEGORY and not ind.values:
-        ws.add(lf.finding("I001", f"category indicator '{ind.id}' needs 'values' "
-                          "(its categories)", loc))
+        ws.add(
+            lf.finding(
+                "I001", f"category indicator '{ind.id}' needs 'values' (its categories)", loc
+            )
+        )
     if ind.range is not None:
         if t not in (IndicatorType.NUMERIC, IndicatorType.COUNT):
-            ws.add(lf.finding("I001", f"'range' only fits numeric and count indicators, "
-                              f"not {t.value}", (*loc, "range")))
-        elif (ind.range.min is not None and ind.range.max is not None
-              and ind.range.min > ind.range.max):
-            ws.add(lf.finding("I001", f"range min ({ind.range.min:g}) is above max "
-                              f"({ind.range.max:g})", (*loc, "range")))
+            ws.add(
+                lf.finding(
+                    "I001",
+                    f"'range' only fits numeric and count indicators, not {t.value}",
+                    (*loc, "range"),
+                )
+            )
+        elif (
+            ind.range.min is not None
+            and ind.range.max is not None
+            and ind.range.min > ind.range.max
+        ):
+            ws.add(
+                lf.finding(
+                    "I001",
+                    f"range min ({ind.range.min:g}) is above max ({ind.range.max:g})",
+                    (*loc, "range"),
+                )
+            )
     if t in (IndicatorType.NUMERIC, IndicatorType.COUNT, IndicatorType.DATE) and ind.values:
-        ws.add(lf.finding("I001", f"'values' (value labels) do not fit {t.value} indicators",
-                          (*loc, "values")))
+        ws.add(
+            lf.finding(
+                "I001", f"'values' (value labels) do not fit {t.value} indicators", (*loc, "values")
+            )
+        )
     # Value codes fit the type; labels and synonyms are unambiguous.
     seen_codes: dict[Any, int] = {}
     seen_words: dict[str, Any] = {}
@@ -184,10 +226,14 @@ def _check_indicator(ws: Workspace, placed: Placed[Indicator]) -> None:
         code = value.code
         if t is IndicatorType.BINARY and code not in (0, 1):
             ws.add(lf.finding("T002", f"binary codes are 0 and 1, not {code!r}", vloc))
-        elif t is IndicatorType.LIKERT and ind.scale is not None:
-            if not isinstance(code, int) or not ind.scale.min <= code <= ind.scale.max:
-                ws.add(lf.finding("T002", f"code {code!r} is outside the scale "
-                                  f"{ind.scale.min}–{ind.scale.max}", vloc))
+        elif t is IndicatorType.LIKERT and ind.scale is not None and not _on_scale(code, ind):
+            ws.add(
+                lf.finding(
+                    "T002",
+                    f"code {code!r} is outside the scale {ind.scale.min}–{ind.scale.max}",
+                    vloc,
+                )
+            )
         if code in seen_codes:
             ws.add(lf.finding("D001", f"code {code!r} is listed twice", vloc))
         seen_codes.setdefault(code, j)
@@ -198,11 +244,21 @@ def _check_indicator(ws: Workspace, placed: Placed[Indicator]) -> None:
         for word in words:
             norm = normalise(word)
             if norm in seen_words and seen_words[norm] != code:
-                ws.add(lf.finding("I002", f"'{word}' would mean both {seen_words[norm]!r} and "
-                                  f"{code!r}", (*loc, "values", j)))
+                ws.add(
+                    lf.finding(
+                        "I002",
+                        f"'{word}' would mean both {seen_words[norm]!r} and {code!r}",
+                        (*loc, "values", j),
+                    )
+                )
             seen_words.setdefault(norm, code)
     if ind.composite is not None:
         _check_composite(ws, placed)
+
+
+def _on_scale(code: Any, ind: Indicator) -> bool:
+    scale = ind.scale
+    return scale is not None and isinstance(code, int) and scale.min <= code <= scale.max
 
 
 def _check_composite(ws: Workspace, placed: Placed[Indicator]) -> None:
@@ -211,8 +267,13 @@ def _check_composite(ws: Workspace, placed: Placed[Indicator]) -> None:
     assert comp is not None
     cloc = (*loc, "composite")
     if ind.type not in (IndicatorType.NUMERIC, IndicatorType.LIKERT):
-        ws.add(lf.finding("I004", f"a composite scale must be numeric or likert, not "
-                          f"{ind.type.value}", (*loc, "type")))
+        ws.add(
+            lf.finding(
+                "I004",
+                f"a composite scale must be numeric or likert, not {ind.type.value}",
+                (*loc, "type"),
+            )
+        )
     for j, item_id in enumerate(comp.items):
         iloc = (*cloc, "items", j)
         if item_id == ind.id:
@@ -222,18 +283,38 @@ def _check_composite(ws: Workspace, placed: Placed[Indicator]) -> None:
         if item is None:
             continue
         if item.type not in QUANTITATIVE:
-            ws.add(lf.finding("I004", f"item '{item_id}' is {item.type.value}; composite items "
-                              "must be likert, numeric, count or binary", iloc))
+            ws.add(
+                lf.finding(
+                    "I004",
+                    f"item '{item_id}' is {item.type.value}; composite items "
+                    "must be likert, numeric, count or binary",
+                    iloc,
+                )
+            )
         if item.level != ind.level:
-            ws.add(lf.finding("I004", f"item '{item_id}' is measured per {item.level.value}, the "
-                              f"composite per {ind.level.value}", iloc))
+            ws.add(
+                lf.finding(
+                    "I004",
+                    f"item '{item_id}' is measured per {item.level.value}, the "
+                    f"composite per {ind.level.value}",
+                    iloc,
+                )
+            )
     for j, rev in enumerate(comp.reverse):
         if rev not in comp.items:
-            ws.add(lf.finding("I004", f"reverse-scored '{rev}' is not one of the items",
-                              (*cloc, "reverse", j)))
+            ws.add(
+                lf.finding(
+                    "I004", f"reverse-scored '{rev}' is not one of the items", (*cloc, "reverse", j)
+                )
+            )
     if comp.min_items is not None and comp.min_items > len(comp.items):
-        ws.add(lf.finding("I004", f"min_items ({comp.min_items}) exceeds the number of items "
-                          f"({len(comp.items)})", (*cloc, "min_items")))
+        ws.add(
+            lf.finding(
+                "I004",
+                f"min_items ({comp.min_items}) exceeds the number of items ({len(comp.items)})",
+                (*cloc, "min_items"),
+            )
+        )
 
 
 def _check_composite_cycles(ws: Workspace) -> None:
@@ -249,8 +330,11 @@ def _check_composite_cycles(ws: Workspace) -> None:
         start = min(cycle)
         placed = ws.indicators[start]
         ring = " → ".join([*_rotate(cycle, start), start])
-        ws.add(placed.file.finding("I004", f"composite scales form a circle: {ring}",
-                                   (*placed.loc, "composite")))
+        ws.add(
+            placed.file.finding(
+                "I004", f"composite scales form a circle: {ring}", (*placed.loc, "composite")
+            )
+        )
 
 
 def _rotate(cycle: list[str], start: str) -> list[str]:
@@ -271,9 +355,13 @@ def _check_aliases(ws: Workspace) -> None:
             mine.add(norm)
             if norm in owners and owners[norm][0] != ident:
                 other = owners[norm][0]
-                ws.add(placed.file.finding(
-                    "I003", f"column name '{name}' is claimed by both '{other}' and '{ident}'",
-                    loc))
+                ws.add(
+                    placed.file.finding(
+                        "I003",
+                        f"column name '{name}' is claimed by both '{other}' and '{ident}'",
+                        loc,
+                    )
+                )
             else:
                 owners.setdefault(norm, (ident, placed, loc))
 
@@ -288,8 +376,7 @@ def _indicator(ws: Workspace, lf: LoadedFile, ref: str, loc: Loc) -> Indicator |
     if placed is not None:
         return placed.obj
     if ref not in ws.broken_indicators:
-        ws.add(lf.finding("R001", f"unknown indicator '{ref}'{_suggest(ref, ws.indicators)}",
-                          loc))
+        ws.add(lf.finding("R001", f"unknown indicator '{ref}'{_suggest(ref, ws.indicators)}", loc))
     return None
 
 
@@ -300,8 +387,9 @@ def _point(ws: Workspace, lf: LoadedFile, ref: str | None, loc: Loc) -> Measurem
     if placed is not None:
         return placed.obj
     if ref not in ws.broken_points:
-        ws.add(lf.finding("R001", f"unknown measurement point '{ref}'"
-                          f"{_suggest(ref, ws.points)}", loc))
+        ws.add(
+            lf.finding("R001", f"unknown measurement point '{ref}'{_suggest(ref, ws.points)}", loc)
+        )
     return None
 
 
@@ -314,33 +402,38 @@ def _suggest(ref: str, names: Iterable[str]) -> str:
 
 def resolve(ws: Workspace, theory: ProgrammeTheory, section: str, ref: str) -> Any | None:
     """The element ``ref`` of ``section``, local or ``other_theory.id``; None if unknown."""
-    owner, ident = (ref.split(".", 1) if "." in ref else (theory.id, ref))
+    owner, ident = ref.split(".", 1) if "." in ref else (theory.id, ref)
     placed = ws.theories.get(owner)
     if placed is None:
         return None
     return next((item for item in getattr(placed.obj, section) if item.id == ident), None)
 
 
-def _ref(ws: Workspace, th: Placed[ProgrammeTheory], section: str, ref: str,
-         loc: Loc) -> Any | None:
+def _ref(
+    ws: Workspace, th: Placed[ProgrammeTheory], section: str, ref: str, loc: Loc
+) -> Any | None:
     found = resolve(ws, th.obj, section, ref)
     if found is not None:
         return found
-    owner, ident = (ref.split(".", 1) if "." in ref else (th.obj.id, ref))
+    owner, ident = ref.split(".", 1) if "." in ref else (th.obj.id, ref)
     word = _sections()[section]
     if owner in ws.broken_theories:
         return None
     target = ws.theories.get(owner)
     if target is None:
-        ws.add(th.file.finding("R001", f"unknown theory '{owner}' in reference '{ref}'"
-                               f"{_suggest(owner, ws.theories)}", loc))
+        ws.add(
+            th.file.finding(
+                "R001",
+                f"unknown theory '{owner}' in reference '{ref}'{_suggest(owner, ws.theories)}",
+                loc,
+            )
+        )
         return None
     if ident in target.file.broken_ids.get(section, set()):
         return None
     local = [item.id for item in getattr(target.obj, section)]
     where = "" if owner == th.obj.id else f" in theory '{owner}'"
-    ws.add(th.file.finding("R001", f"unknown {word} '{ident}'{where}{_suggest(ident, local)}",
-                           loc))
+    ws.add(th.file.finding("R001", f"unknown {word} '{ident}'{where}{_suggest(ident, local)}", loc))
     return None
 
 
@@ -353,16 +446,26 @@ def _check_theory(ws: Workspace, th: Placed[ProgrammeTheory]) -> None:
         for i, item in lf.items(section):
             ind = _indicator(ws, lf, item.indicator, (section, i, "indicator"))
             if ind is not None and ind.type not in QUANTITATIVE:
-                ws.add(lf.finding("T005", f"{role} '{item.id}' is measured by a {ind.type.value} "
-                                  "indicator; it needs a likert, numeric, count or binary one",
-                                  (section, i, "indicator")))
+                ws.add(
+                    lf.finding(
+                        "T005",
+                        f"{role} '{item.id}' is measured by a {ind.type.value} "
+                        "indicator; it needs a likert, numeric, count or binary one",
+                        (section, i, "indicator"),
+                    )
+                )
             mp = getattr(item, "measurement_point", None)
             _point(ws, lf, mp, (section, i, "measurement_point"))
             change = getattr(item, "change", None)
             if change is not None:
                 if mp is not None:
-                    ws.add(lf.finding("T005", "give either 'measurement_point' or 'change', "
-                                      "not both", (section, i, "change")))
+                    ws.add(
+                        lf.finding(
+                            "T005",
+                            "give either 'measurement_point' or 'change', not both",
+                            (section, i, "change"),
+                        )
+                    )
                 _check_change(ws, lf, change.from_, change.to, (section, i, "change"))
     for i, chain in lf.items("chains"):
         base = ("chains", i)
@@ -375,8 +478,13 @@ def _check_theory(ws: Workspace, th: Placed[ProgrammeTheory]) -> None:
         for j, cov in enumerate(chain.covariates):
             ind = _indicator(ws, lf, cov, (*base, "covariates", j))
             if ind is not None and ind.type is IndicatorType.DATE:
-                ws.add(lf.finding("T005", f"covariate '{cov}' is a date; adjust for a number "
-                                  "or category instead", (*base, "covariates", j)))
+                ws.add(
+                    lf.finding(
+                        "T005",
+                        f"covariate '{cov}' is a date; adjust for a number or category instead",
+                        (*base, "covariates", j),
+                    )
+                )
     for i, crit in lf.items("criteria"):
         _check_criterion(ws, lf, crit, ("criteria", i))
     for i, csf in lf.items("critical_success_factors"):
@@ -388,8 +496,14 @@ def _check_change(ws: Workspace, lf: LoadedFile, frm: str, to: str, loc: Loc) ->
     a = _point(ws, lf, frm, (*loc, "from"))
     b = _point(ws, lf, to, (*loc, "to"))
     if a is not None and b is not None and a.order >= b.order:
-        ws.add(lf.finding("T005", f"change must go from an earlier to a later point: '{frm}' "
-                          f"(order {a.order}) is not before '{to}' (order {b.order})", loc))
+        ws.add(
+            lf.finding(
+                "T005",
+                f"change must go from an earlier to a later point: '{frm}' "
+                f"(order {a.order}) is not before '{to}' (order {b.order})",
+                loc,
+            )
+        )
 
 
 def _check_criterion(ws: Workspace, lf: LoadedFile, crit: Criterion, loc: Loc) -> None:
@@ -399,46 +513,81 @@ def _check_criterion(ws: Workspace, lf: LoadedFile, crit: Criterion, loc: Loc) -
         _check_change(ws, lf, crit.change.from_, crit.change.to, (*loc, "change"))
     target = crit.target
     if target.at_least is None and target.at_most is None:
-        ws.add(lf.finding("S002", "the target needs 'at_least' and/or 'at_most'",
-                          (*loc, "target")))
+        ws.add(lf.finding("S002", "the target needs 'at_least' and/or 'at_most'", (*loc, "target")))
     stat = crit.statistic
     if stat is Statistic.MEAN_CHANGE and crit.change is None:
         ws.add(lf.finding("S002", "a 'mean_change' criterion needs 'change' (from, to)", loc))
     if stat is not Statistic.MEAN_CHANGE and crit.change is not None:
-        ws.add(lf.finding("T005", f"'change' only fits the 'mean_change' statistic, not "
-                          f"'{stat.value}'", (*loc, "change")))
+        ws.add(
+            lf.finding(
+                "T005",
+                f"'change' only fits the 'mean_change' statistic, not '{stat.value}'",
+                (*loc, "change"),
+            )
+        )
     if stat is Statistic.SHARE:
         for bound in ("at_least", "at_most"):
             value = getattr(target, bound)
             if value is not None and not 0 <= value <= 1:
-                ws.add(lf.finding("T002", f"a share target is a proportion between 0 and 1, "
-                                  f"not {value:g}", (*loc, "target", bound)))
+                ws.add(
+                    lf.finding(
+                        "T002",
+                        f"a share target is a proportion between 0 and 1, not {value:g}",
+                        (*loc, "target", bound),
+                    )
+                )
     elif crit.counts is not None:
-        ws.add(lf.finding("T005", f"'counts' only fits the 'share' statistic, not "
-                          f"'{stat.value}'", (*loc, "counts")))
+        ws.add(
+            lf.finding(
+                "T005",
+                f"'counts' only fits the 'share' statistic, not '{stat.value}'",
+                (*loc, "counts"),
+            )
+        )
     if ind is None:
         return
     if stat is Statistic.SHARE:
         if crit.counts is None and ind.type is not IndicatorType.BINARY:
-            ws.add(lf.finding("S002", f"a share of a {ind.type.value} indicator needs 'counts' "
-                              "(which values count as a success)", loc))
+            ws.add(
+                lf.finding(
+                    "S002",
+                    f"a share of a {ind.type.value} indicator needs 'counts' "
+                    "(which values count as a success)",
+                    loc,
+                )
+            )
         if crit.counts is not None:
             _check_value_test(ws, lf, ind, crit.counts, (*loc, "counts"))
     elif ind.type not in QUANTITATIVE:
-        ws.add(lf.finding("T005", f"'{stat.value}' needs a likert, numeric, count or binary "
-                          f"indicator; '{ind.id}' is {ind.type.value}", (*loc, "statistic")))
+        ws.add(
+            lf.finding(
+                "T005",
+                f"'{stat.value}' needs a likert, numeric, count or binary "
+                f"indicator; '{ind.id}' is {ind.type.value}",
+                (*loc, "statistic"),
+            )
+        )
     elif stat is Statistic.MEAN and ind.type is IndicatorType.LIKERT and ind.scale is not None:
         for bound in ("at_least", "at_most"):
             value = getattr(target, bound)
             if value is not None and not ind.scale.min <= value <= ind.scale.max:
-                ws.add(lf.finding("T002", f"target {value:g} is outside the scale "
-                                  f"{ind.scale.min}–{ind.scale.max}", (*loc, "target", bound)))
+                ws.add(
+                    lf.finding(
+                        "T002",
+                        f"target {value:g} is outside the scale {ind.scale.min}–{ind.scale.max}",
+                        (*loc, "target", bound),
+                    )
+                )
 
 
-def _check_value_test(ws: Workspace, lf: LoadedFile, ind: Indicator, test: ValueTest,
-                      loc: Loc) -> None:
-    ops = [op for op in ("equals", "in", "at_least", "at_most", "above", "below")
-           if _op_value(test, op) is not None]
+def _check_value_test(
+    ws: Workspace, lf: LoadedFile, ind: Indicator, test: ValueTest, loc: Loc
+) -> None:
+    ops = [
+        op
+        for op in ("equals", "in", "at_least", "at_most", "above", "below")
+        if _op_value(test, op) is not None
+    ]
     if not ops:
         ws.add(lf.finding("T004", "say which values count (equals, in, at_least, ...)", loc))
     _check_ops(ws, lf, ind, test, ops, loc)
@@ -472,19 +621,33 @@ def _check_condition(ws: Workspace, lf: LoadedFile, cond: Condition, loc: Loc) -
     upper = [op for op in ops if op in UPPER_OPS]
     single = [op for op in ops if op in SINGLE_OPS]
     if not ops:
-        ws.add(lf.finding("T004", "the condition has no operator (equals, in, not_in, "
-                          "at_least, at_most, above, below, between, missing, present)", loc))
+        ws.add(
+            lf.finding(
+                "T004",
+                "the condition has no operator (equals, in, not_in, "
+                "at_least, at_most, above, below, between, missing, present)",
+                loc,
+            )
+        )
     elif (single and len(ops) > 1) or len(lower) > 1 or len(upper) > 1:
-        ws.add(lf.finding("T004", f"conflicting operators {', '.join(ops)}: use one, or one "
-                          "lower and one upper bound", (*loc, ops[1])))
+        ws.add(
+            lf.finding(
+                "T004",
+                f"conflicting operators {', '.join(ops)}: use one, or one "
+                "lower and one upper bound",
+                (*loc, ops[1]),
+                key=True,
+            )
+        )
     _point(ws, lf, cond.measurement_point, (*loc, "measurement_point"))
     ind = _indicator(ws, lf, cond.indicator, (*loc, "indicator"))
     if ind is not None:
         _check_ops(ws, lf, ind, cond, ops, loc)
 
 
-def _check_ops(ws: Workspace, lf: LoadedFile, ind: Indicator, cond: BaseModel, ops: list[str],
-               loc: Loc) -> None:
+def _check_ops(
+    ws: Workspace, lf: LoadedFile, ind: Indicator, cond: BaseModel, ops: list[str], loc: Loc
+) -> None:
     t = ind.type
     for op in ops:
         value = _op_value(cond, op)
@@ -492,8 +655,14 @@ def _check_ops(ws: Workspace, lf: LoadedFile, ind: Indicator, cond: BaseModel, o
         if op in ("missing", "present"):
             continue
         if op in RANGE_OPS and t in (IndicatorType.CATEGORY, IndicatorType.BINARY):
-            ws.add(lf.finding("T001", f"'{op}' compares sizes, but '{ind.id}' is a {t.value}; "
-                              "use 'equals' or 'in'", oloc))
+            ws.add(
+                lf.finding(
+                    "T001",
+                    f"'{op}' compares sizes, but '{ind.id}' is a {t.value}; use 'equals' or 'in'",
+                    oloc,
+                    key=True,
+                )
+            )
             continue
         values = list(value) if isinstance(value, list | tuple) else [value]
         for k, v in enumerate(values):
@@ -501,15 +670,19 @@ def _check_ops(ws: Workspace, lf: LoadedFile, ind: Indicator, cond: BaseModel, o
             _check_value(ws, lf, ind, op, v, vloc)
 
 
-def _check_value(ws: Workspace, lf: LoadedFile, ind: Indicator, op: str, v: Any,
-                 loc: Loc) -> None:
+def _check_value(ws: Workspace, lf: LoadedFile, ind: Indicator, op: str, v: Any, loc: Loc) -> None:
     import datetime as dt
 
     t = ind.type
     if t is IndicatorType.DATE:
         if not isinstance(v, dt.date):
-            ws.add(lf.finding("T001", f"'{ind.id}' is a date; compare it with a date such as "
-                              f"2024-01-31, not {v!r}", loc))
+            ws.add(
+                lf.finding(
+                    "T001",
+                    f"'{ind.id}' is a date; compare it with a date such as 2024-01-31, not {v!r}",
+                    loc,
+                )
+            )
         return
     if isinstance(v, dt.date):
         ws.add(lf.finding("T001", f"'{ind.id}' is {t.value}, not a date", loc))
@@ -523,21 +696,28 @@ def _check_value(ws: Workspace, lf: LoadedFile, ind: Indicator, op: str, v: Any,
     if isinstance(v, bool):
         v = int(v)
     if not isinstance(v, int | float):
-        ws.add(lf.finding("T001", f"'{ind.id}' is {t.value}; compare it with a number, not "
-                          f"{v!r}", loc))
+        ws.add(
+            lf.finding("T001", f"'{ind.id}' is {t.value}; compare it with a number, not {v!r}", loc)
+        )
         return
     if t is IndicatorType.BINARY and v not in (0, 1):
         ws.add(lf.finding("T002", f"'{ind.id}' is binary: 0 or 1, not {v:g}", loc))
     elif t is IndicatorType.LIKERT and ind.scale is not None:
         if not ind.scale.min <= v <= ind.scale.max:
-            ws.add(lf.finding("T002", f"{v:g} is outside the scale {ind.scale.min}–"
-                              f"{ind.scale.max} of '{ind.id}'", loc))
+            ws.add(
+                lf.finding(
+                    "T002",
+                    f"{v:g} is outside the scale {ind.scale.min}–{ind.scale.max} of '{ind.id}'",
+                    loc,
+                )
+            )
     elif ind.range is not None:
         lo, hi = ind.range.min, ind.range.max
         if (lo is not None and v < lo) or (hi is not None and v > hi):
             shown = f"{'' if lo is None else f'{lo:g}'}–{'' if hi is None else f'{hi:g}'}"
-            ws.add(lf.finding("T002", f"{v:g} is outside the valid range {shown} of "
-                              f"'{ind.id}'", loc))
+            ws.add(
+                lf.finding("T002", f"{v:g} is outside the valid range {shown} of '{ind.id}'", loc)
+            )
     elif t is IndicatorType.COUNT and v < 0:
         ws.add(lf.finding("T002", f"'{ind.id}' is a count; {v:g} is negative", loc))
 
@@ -562,11 +742,12 @@ def _check_graph(ws: Workspace) -> None:
             for ref in csf.criteria:
                 in_factor.add(_split(theory.id, ref))
         for i, chain in th.file.items("chains"):
-            for section, refs in (("contexts", chain.contexts),
-                                  ("interventions", [chain.intervention] if chain.intervention
-                                   else []),
-                                  ("mechanisms", [chain.mechanism]),
-                                  ("outcomes", [chain.outcome])):
+            for section, refs in (
+                ("contexts", chain.contexts),
+                ("interventions", [chain.intervention] if chain.intervention else []),
+                ("mechanisms", [chain.mechanism]),
+                ("outcomes", [chain.outcome]),
+            ):
                 for ref in refs:
                     used[(_split(theory.id, ref))[0], section].add(_split(theory.id, ref)[1])
             mech = resolve(ws, theory, "mechanisms", chain.mechanism)
@@ -575,7 +756,8 @@ def _check_graph(ws: Workspace) -> None:
                 graph.add_edge(mech.indicator, out.indicator, chain=(theory.id, i, chain.id))
     # G001: cycles among chains (through the indicators that measure mechanisms and outcomes).
     reported: set[frozenset[str]] = set()
-    for cycle in nx.simple_cycles(nx.DiGraph(graph)):
+    cycles = [_rotate(c, min(c)) for c in nx.simple_cycles(nx.DiGraph(graph))]
+    for cycle in sorted(cycles):
         key = frozenset(cycle)
         if key in reported:
             continue
@@ -587,27 +769,53 @@ def _check_graph(ws: Workspace) -> None:
         th = ws.theories[theory_id]
         names = " → ".join(f"{t}.{c}" if t != theory_id else c for t, _, c in sorted(chains))
         ring = " → ".join([*cycle, cycle[0]])
-        ws.add(th.file.finding("G001", f"chains form a circle ({names}) through the "
-                               f"indicators {ring}", ("chains", index)))
+        ws.add(
+            th.file.finding(
+                "G001",
+                f"chains form a circle ({names}) through the indicators {ring}",
+                ("chains", index),
+            )
+        )
     # G002, G003, G004
     for th in ws.theories.values():
         theory, lf = th.obj, th.file
+        raw_chains = lf.doc.data.get("chains") if isinstance(lf.doc.data, dict) else None
+        # When chains were set aside for schema errors, "unused" would only be noise.
+        complete = not isinstance(raw_chains, list) or len(raw_chains) == len(theory.chains)
         for section in ("contexts", "interventions", "mechanisms", "outcomes"):
-            for i, item in lf.items(section):
+            for i, item in lf.items(section) if complete else ():
                 if item.id not in used[(theory.id, section)]:
-                    ws.add(lf.finding("G002", f"{_sections()[section]} '{item.id}' is not used "
-                                      "by any chain", (section, i, "id")))
+                    ws.add(
+                        lf.finding(
+                            "G002",
+                            f"{_sections()[section]} '{item.id}' is not used by any chain",
+                            (section, i, "id"),
+                        )
+                    )
         for i, chain in lf.items("chains"):
             out = resolve(ws, theory, "outcomes", chain.outcome)
-            if (out is not None and out.indicator in ws.indicators
-                    and out.indicator not in criterion_indicators):
-                ws.add(lf.finding("G003", f"outcome '{chain.outcome}' ({out.indicator}) has no "
-                                  "evaluation criterion in the workspace", ("chains", i,
-                                                                             "outcome")))
+            if (
+                out is not None
+                and out.indicator in ws.indicators
+                and out.indicator not in criterion_indicators
+            ):
+                ws.add(
+                    lf.finding(
+                        "G003",
+                        f"outcome '{chain.outcome}' ({out.indicator}) has no "
+                        "evaluation criterion in the workspace",
+                        ("chains", i, "outcome"),
+                    )
+                )
         for i, crit in lf.items("criteria"):
             if (theory.id, crit.id) not in in_factor:
-                ws.add(lf.finding("G004", f"criterion '{crit.id}' belongs to no critical "
-                                  "success factor", ("criteria", i, "id")))
+                ws.add(
+                    lf.finding(
+                        "G004",
+                        f"criterion '{crit.id}' belongs to no critical success factor",
+                        ("criteria", i, "id"),
+                    )
+                )
 
 
 def _split(theory_id: str, ref: str) -> tuple[str, str]:
@@ -643,8 +851,10 @@ def _check_languages(ws: Workspace) -> None:
         for name in type(lf.model).model_fields:
             value = getattr(lf.model, name)
             if isinstance(value, list):
-                mapped = [(lf.index_map.get(name, list(range(len(value))))[j], item)
-                          for j, item in enumerate(value)]
+                mapped = [
+                    (lf.index_map.get(name, list(range(len(value))))[j], item)
+                    for j, item in enumerate(value)
+                ]
                 for orig, item in mapped:
                     for loc, text in _texts(item, (name, orig)):
                         _missing(ws, lf, text, loc, wanted)

@@ -35,7 +35,10 @@ FileKind = Literal["theory", "indicators", "unknown"]
 
 INDICATOR_SECTIONS = {"indicators": "indicator", "measurement_points": "measurement point"}
 _TAGS: dict[str, type[BaseModel]] = {
-    "compare": Comparison, "all": AllOf, "any": AnyOf, "not": NotOf,
+    "compare": Comparison,
+    "all": AllOf,
+    "any": AnyOf,
+    "not": NotOf,
 }
 
 
@@ -85,17 +88,21 @@ class LoadedFile:
 def load_file(path: Path, display: str) -> LoadedFile:
     raw = path.read_bytes()
     doc = read_source(path, display)
-    loaded = LoadedFile(path=path, display=display, sha256=hashlib.sha256(raw).hexdigest(),
-                        doc=doc)
+    loaded = LoadedFile(path=path, display=display, sha256=hashlib.sha256(raw).hexdigest(), doc=doc)
     loaded.findings.extend(doc.findings)
     if doc.data is None:
         if not any(f.code == "Y001" for f in doc.findings) and not doc.findings:
             loaded.findings.append(doc.finding("Y003", "the file is empty", ()))
         return loaded
     if not isinstance(doc.data, dict):
-        loaded.findings.append(doc.finding(
-            "Y003", "the top level must be a mapping of keys (a theory starts with 'id:', "
-            "an indicator file with 'indicators:')", ()))
+        loaded.findings.append(
+            doc.finding(
+                "Y003",
+                "the top level must be a mapping of keys (a theory starts with 'id:', "
+                "an indicator file with 'indicators:')",
+                (),
+            )
+        )
         return loaded
     if ("indicators" in doc.data or "measurement_points" in doc.data) and "id" not in doc.data:
         loaded.kind = "indicators"
@@ -108,8 +115,9 @@ def load_file(path: Path, display: str) -> LoadedFile:
 
 def _validate(loaded: LoadedFile, cls: type[BaseModel], sections: dict[str, str]) -> None:
     data: dict[str, Any] = loaded.doc.data
-    identity = {s: list(range(len(data[s]))) if isinstance(data.get(s), list) else []
-                for s in sections}
+    identity = {
+        s: list(range(len(data[s]))) if isinstance(data.get(s), list) else [] for s in sections
+    }
     try:
         loaded.model = cls.model_validate(data)  # type: ignore[assignment]
         loaded.index_map = identity
@@ -132,7 +140,8 @@ def _validate(loaded: LoadedFile, cls: type[BaseModel], sections: dict[str, str]
         if not isinstance(items, list):
             continue
         loaded.broken_ids[section] = {
-            str(items[i]["id"]) for i in bad
+            str(items[i]["id"])
+            for i in bad
             if isinstance(items[i], dict) and isinstance(items[i].get("id"), str)
         }
         pruned[section] = [item for i, item in enumerate(items) if i not in bad]
@@ -147,7 +156,8 @@ def _validate(loaded: LoadedFile, cls: type[BaseModel], sections: dict[str, str]
             items = data.get(section)
             if isinstance(items, list):
                 loaded.broken_ids[section] = {
-                    str(it["id"]) for it in items
+                    str(it["id"])
+                    for it in items
                     if isinstance(it, dict) and isinstance(it.get("id"), str)
                 }
 
@@ -157,8 +167,7 @@ def _validate(loaded: LoadedFile, cls: type[BaseModel], sections: dict[str, str]
 # --------------------------------------------------------------------------------------------
 
 
-def _schema_findings(doc: SourceDocument, cls: type[BaseModel],
-                     errors: list[Any]) -> list[Finding]:
+def _schema_findings(doc: SourceDocument, cls: type[BaseModel], errors: list[Any]) -> list[Finding]:
     merged: dict[tuple[Loc, str], Finding] = {}
     for err in errors:
         raw_loc = tuple(err["loc"])
@@ -171,8 +180,16 @@ def _schema_findings(doc: SourceDocument, cls: type[BaseModel],
             hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
             where = _model_name(cls, raw_loc[:-1])
             msg = f"unknown key '{key}'" + (f" in {where}" if where else "")
-            msg += f"; did you mean '{hint[0]}'?" if hint else (
-                f"; allowed keys: {', '.join(allowed)}" if allowed else "")
+            msg += (
+                f"; did you mean '{hint[0]}'?"
+                if hint
+                else (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
+            )
+            if where == "a text" and err.get("input") is None:
+                msg += (
+                    "; a comma in an unquoted text inside { } starts a new key: put the "
+                    "text in quotes"
+                )
             finding = doc.finding("S001", msg, loc, key=True)
         elif kind == "missing":
             finding = doc.finding("S002", f"missing required key '{missing_key}'", loc)
@@ -186,8 +203,9 @@ def _schema_findings(doc: SourceDocument, cls: type[BaseModel],
         if key_ in merged:
             if finding.code == "S003" and text not in merged[key_].message:
                 old = merged[key_]
-                merged[key_] = Finding(old.code, f"{old.message}; or {text}", old.file,
-                                       old.line, old.column, old.path)
+                merged[key_] = Finding(
+                    old.code, f"{old.message}; or {text}", old.file, old.line, old.column, old.path
+                )
             continue
         merged[key_] = finding
     return list(merged.values())
@@ -213,16 +231,22 @@ def _data_loc(data: Any, raw: Loc) -> tuple[Loc, str | None]:
     here = data
     for i, part in enumerate(raw):
         last = i == len(raw) - 1
-        if isinstance(here, dict) and part in here:
+        found, child = _child(here, part)
+        if found:
             out.append(part)
-            here = here[part]
-        elif isinstance(here, list) and isinstance(part, int) and part < len(here):
-            out.append(part)
-            here = here[part]
+            here = child
         elif last:
             return tuple(out), str(part)
         # else: a union tag such as 'compare' or 'int' — not part of the data
     return tuple(out), None
+
+
+def _child(here: Any, part: str | int) -> tuple[bool, Any]:
+    if isinstance(here, dict) and part in here:
+        return True, here[part]
+    if isinstance(here, list) and isinstance(part, int) and 0 <= part < len(here):
+        return True, here[part]
+    return False, None
 
 
 def _unwrap(tp: Any) -> Any:
@@ -248,8 +272,9 @@ def _model_at(cls: type[BaseModel], raw: Loc) -> type[BaseModel] | None:
         if isinstance(part, int) and origin in (list, tuple):
             tp = typing.get_args(tp)[0]
         elif isinstance(tp, type) and issubclass(tp, BaseModel):
-            field_ = next((f for name, f in tp.model_fields.items()
-                           if part in (name, f.alias)), None)
+            field_ = next(
+                (f for name, f in tp.model_fields.items() if part in (name, f.alias)), None
+            )
             if field_ is None:
                 return None
             tp = field_.annotation

@@ -457,9 +457,7 @@ class SuccessFactor(StrictModel):
     id: Id
     label: Text = Field(description="Name of the success factor.")
     description: Text | None = Field(None, description="What success means here.")
-    perspective: Perspective = Field(
-        description="`client`, `personnel`, `process` or `economy`."
-    )
+    perspective: Perspective = Field(description="`client`, `personnel`, `process` or `economy`.")
     criteria: list[Ref] = Field(
         min_length=1, description="The criteria that show whether the factor is met."
     )
@@ -501,8 +499,29 @@ THEORY_SECTIONS: dict[str, str] = {
 
 #: Every model of the language, for docs and schema generation.
 ALL_MODELS: tuple[type[StrictModel], ...] = (
-    ProgrammeTheory, StrategyMap, Source, Context, Comparison, AllOf, AnyOf, NotOf,
-    Intervention, Mechanism, Outcome, Change, Chain, Criterion, ValueTest, Target,
-    SuccessFactor, IndicatorFile, Indicator, Scale, ValueRange, ValueLabel, Composite,
-    MeasurementPoint, Text,
+    ProgrammeTheory,
+    StrategyMap,
+    Source,
+    Context,
+    Comparison,
+    AllOf,
+    AnyOf,
+    NotOf,
+    Intervention,
+    Mechanism,
+    Outcome,
+    Change,
+    Chain,
+    Criterion,
+    ValueTest,
+    Target,
+    SuccessFactor,
+    IndicatorFile,
+    Indicator,
+    Scale,
+    ValueRange,
+    ValueLabel,
+    Composite,
+    MeasurementPoint,
+    Text,
 )

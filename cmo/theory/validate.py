@@ -85,14 +85,22 @@ class ValidationResult:
             if th is None:
                 continue
             per = Counter(csf.perspective.value for csf in th.critical_success_factors)
-            out.append(TheorySummary(
-                id=th.id, title=th.title.get(lang), file=lf.display,
-                contexts=len(th.contexts), interventions=len(th.interventions),
-                mechanisms=len(th.mechanisms), outcomes=len(th.outcomes), chains=len(th.chains),
-                criteria=len(th.criteria),
-                success_factors={p: per.get(p, 0)
-                                 for p in ("client", "personnel", "process", "economy")},
-            ))
+            out.append(
+                TheorySummary(
+                    id=th.id,
+                    title=th.title.get(lang),
+                    file=lf.display,
+                    contexts=len(th.contexts),
+                    interventions=len(th.interventions),
+                    mechanisms=len(th.mechanisms),
+                    outcomes=len(th.outcomes),
+                    chains=len(th.chains),
+                    criteria=len(th.criteria),
+                    success_factors={
+                        p: per.get(p, 0) for p in ("client", "personnel", "process", "economy")
+                    },
+                )
+            )
         return out
 
     def counts(self) -> dict[str, int]:
@@ -114,16 +122,22 @@ class ValidationResult:
             "ok": self.ok,
             "workspace": str(self.workspace.root) if self.workspace else None,
             "summary": self.counts(),
-            "files": [{"path": lf.display, "kind": lf.kind, "sha256": lf.sha256}
-                      for lf in self.files],
+            "files": [
+                {"path": lf.display, "kind": lf.kind, "sha256": lf.sha256} for lf in self.files
+            ],
             "findings": [f.to_dict() for f in self.findings],
             "theories": [s.to_dict() for s in self.theory_summaries()],
         }
 
 
-def validate(paths: Sequence[Path | str] = (), *, workspace: Path | None = None,
-             use_workspace: bool = True, strict: bool = False,
-             languages: Iterable[str] | None = None) -> ValidationResult:
+def validate(
+    paths: Sequence[Path | str] = (),
+    *,
+    workspace: Path | None = None,
+    use_workspace: bool = True,
+    strict: bool = False,
+    languages: Iterable[str] | None = None,
+) -> ValidationResult:
     """Validate theory and indicator files.
 
     ``paths`` may name files or folders; with none, the workspace's theory and indicator folders
@@ -134,9 +148,10 @@ def validate(paths: Sequence[Path | str] = (), *, workspace: Path | None = None,
     given = [Path(p) for p in paths]
     for p in given:
         if not p.exists():
-            raise InputError(f"{p}: no such file or folder",
-                             hint="give theory files or folders, e.g. 'cmo validate "
-                                  "programme_theories/'")
+            raise InputError(
+                f"{p}: no such file or folder",
+                hint="give theory files or folders, e.g. 'cmo validate programme_theories/'",
+            )
     ws: Workspace | None = None
     if use_workspace:
         root = workspace or find_workspace(given[0] if given else Path.cwd())
@@ -147,17 +162,20 @@ def validate(paths: Sequence[Path | str] = (), *, workspace: Path | None = None,
         targets.extend(_yaml_files(p))
     if not given:
         if ws is None:
-            raise InputError("no theory files given and no workspace here",
-                             hint="name files or folders (cmo validate programme_theories/) "
-                                  "or run inside a workspace (see 'cmo init')")
+            raise InputError(
+                "no theory files given and no workspace here",
+                hint="name files or folders (cmo validate programme_theories/) "
+                "or run inside a workspace (see 'cmo init')",
+            )
         for folder in (ws.indicators_dir, ws.theories_dir):
             if folder.is_dir():
                 targets.extend(_yaml_files(folder))
     if not targets:
         where = ", ".join(str(p) for p in given) or str(ws.root if ws else Path.cwd())
-        raise InputError(f"{where}: no theory or indicator files (*.yaml) found",
-                         hint="theory files live in programme_theories/, indicators in "
-                              "indicators/")
+        raise InputError(
+            f"{where}: no theory or indicator files (*.yaml) found",
+            hint="theory files live in programme_theories/, indicators in indicators/",
+        )
     context: list[Path] = []
     if ws is not None:
         for folder in (ws.indicators_dir, ws.theories_dir):
@@ -166,12 +184,20 @@ def validate(paths: Sequence[Path | str] = (), *, workspace: Path | None = None,
     ordered = _unique([*targets, *context])
     files = [load_file(p, _display(p)) for p in ordered]
     findings: list[Finding] = [f for lf in files for f in lf.findings]
-    langs = list(languages) if languages is not None else (
-        list(ws.settings.languages) if ws else ["fi", "en"])
+    langs = (
+        list(languages)
+        if languages is not None
+        else (list(ws.settings.languages) if ws else ["fi", "en"])
+    )
     findings.extend(run_checks(files, langs))
     findings = sorted(set(findings), key=Finding.sort_key)
-    return ValidationResult(files=files, findings=findings, workspace=ws, strict=strict,
-                            targets=[_display(p) for p in _unique(targets)])
+    return ValidationResult(
+        files=files,
+        findings=findings,
+        workspace=ws,
+        strict=strict,
+        targets=[_display(p) for p in _unique(targets)],
+    )
 
 
 def _yaml_files(path: Path) -> list[Path]:

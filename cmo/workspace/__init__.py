@@ -7,6 +7,7 @@ pseudonymisation key are kept, and the thresholds used by analysis and reports.
 
 from __future__ import annotations
 
+from cmo.workspace.scaffold import InitResult, framework_dir, init_workspace
 from cmo.workspace.settings import (
     SETTINGS_FILE,
     Office,
@@ -15,7 +16,6 @@ from cmo.workspace.settings import (
     find_workspace,
     load_workspace,
 )
-from cmo.workspace.scaffold import InitResult, framework_dir, init_workspace
 
 __all__ = [
     "SETTINGS_FILE",

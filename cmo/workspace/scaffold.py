@@ -91,15 +91,20 @@ def write_key(path: Path) -> None:
 def init_workspace(root: Path, *, name: str | None = None) -> InitResult:
     """Create a workspace in ``root`` (created if needed; must not already be a workspace)."""
     if root.exists() and not root.is_dir():
-        raise WorkspaceError(f"{root}: exists and is not a folder",
-                             hint="give a new or empty folder to 'cmo init'")
+        raise WorkspaceError(
+            f"{root}: exists and is not a folder", hint="give a new or empty folder to 'cmo init'"
+        )
     if (root / SETTINGS_FILE).exists():
-        raise WorkspaceError(f"{root}: is already a cmo workspace ({SETTINGS_FILE} exists)",
-                             hint="edit its settings instead, or choose another folder")
+        raise WorkspaceError(
+            f"{root}: is already a cmo workspace ({SETTINGS_FILE} exists)",
+            hint="edit its settings instead, or choose another folder",
+        )
     for sub in ("programme_theories", "indicators"):
         if (root / sub).exists():
-            raise WorkspaceError(f"{root / sub}: already exists; cmo init will not overwrite it",
-                                 hint="move it aside or choose another folder")
+            raise WorkspaceError(
+                f"{root / sub}: already exists; cmo init will not overwrite it",
+                hint="move it aside or choose another folder",
+            )
     source = framework_dir()
     root.mkdir(parents=True, exist_ok=True)
     result = InitResult(root=root)

@@ -16,6 +16,10 @@ SETTINGS_FILE = "cmo.yaml"
 Language = Literal["fi", "sv", "en"]
 
 
+def _default_languages() -> list[Language]:
+    return ["fi", "en"]
+
+
 class Office(BaseModel):
     """A social office taking part in the evaluation."""
 
@@ -33,12 +37,10 @@ class Settings(BaseModel):
 
     name: str = Field("cmo workspace", description="Name of the evaluation, shown in reports.")
     languages: list[Language] = Field(
-        default_factory=lambda: ["fi", "en"],
+        default_factory=_default_languages,
         description="Languages every label must have (missing ones are warned about).",
     )
-    theories: str = Field(
-        "programme_theories", description="Folder of programme theory files."
-    )
+    theories: str = Field("programme_theories", description="Folder of programme theory files.")
     indicators: str = Field("indicators", description="Folder of indicator files.")
     store: str = Field(".cmo/store.duckdb", description="The embedded database (git-ignored).")
     key_file: str = Field(
@@ -85,8 +87,9 @@ def load_workspace(root: Path) -> Workspace:
     """Read ``root/cmo.yaml``. Problems raise :class:`WorkspaceError` naming file and line."""
     path = root / SETTINGS_FILE
     if not path.is_file():
-        raise WorkspaceError(f"{path}: no workspace settings here",
-                             hint="create a workspace with 'cmo init DIR'")
+        raise WorkspaceError(
+            f"{path}: no workspace settings here", hint="create a workspace with 'cmo init DIR'"
+        )
     doc = read_source(path)
     if doc.findings:
         f = doc.findings[0]
