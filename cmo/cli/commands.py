@@ -71,8 +71,7 @@ def summary(
 ) -> None:
     """Summarise the programme theories: their contexts, mechanisms, outcomes and chains, and
     the critical success factors by strategy perspective."""
-    from rich.table import Table
-
+    from cmo.cli.render import render_summary
     from cmo.theory import validate as run
 
     result = run(paths or [])
@@ -80,51 +79,12 @@ def summary(
         print_json(
             {
                 "theories": [s.to_dict() for s in result.theory_summaries(lang.value)],
+                "chains": [c.to_dict() for c in result.chain_summaries(lang.value)],
                 "summary": result.counts(),
             }
         )
         raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)
-    out = console()
-    table = Table(
-        title="Programme theories" if lang != "fi" else "Ohjelmateoriat", title_justify="left"
-    )
-    for col in ("theory", "C", "I", "M", "O", "chains", "criteria", "CSF"):
-        table.add_column(col, justify="left" if col == "theory" else "right")
-    for s in result.theory_summaries(lang.value):
-        table.add_row(
-            f"{s.id}\n[dim]{s.title}[/dim]",
-            str(s.contexts),
-            str(s.interventions),
-            str(s.mechanisms),
-            str(s.outcomes),
-            str(s.chains),
-            str(s.criteria),
-            str(sum(s.success_factors.values())),
-        )
-    out.print(table)
-    factors = Table(
-        title="Critical success factors" if lang != "fi" else "Kriittiset menestystekijät",
-        title_justify="left",
-    )
-    for col in ("perspective", "success factor", "criteria"):
-        factors.add_column(col)
-    for th in result.theories:
-        for csf in sorted(
-            th.critical_success_factors,
-            key=lambda c: ["client", "personnel", "process", "economy"].index(c.perspective.value),
-        ):
-            factors.add_row(
-                csf.perspective.value, csf.label.get(lang.value), ", ".join(csf.criteria)
-            )
-    if factors.row_count:
-        out.print(factors)
-    c = result.counts()
-    out.print(
-        f"{c['theories']} theories, {c['indicators']} indicators, "
-        f"{c['measurement_points']} measurement points, {c['chains']} chains; "
-        f"{c['errors']} errors, {c['warnings']} warnings",
-        markup=False,
-    )
+    render_summary(console(), result, lang.value)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)
 
 

@@ -400,6 +400,15 @@ def _suggest(ref: str, names: Iterable[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
+def index_theories(files: list[LoadedFile]) -> Workspace:
+    """A workspace index of the valid theories only (for resolving references)."""
+    ws = Workspace(files=files, languages=[])
+    for lf in files:
+        if lf.theory is not None:
+            ws.theories.setdefault(lf.theory.id, Placed(lf.theory, lf, ()))
+    return ws
+
+
 def resolve(ws: Workspace, theory: ProgrammeTheory, section: str, ref: str) -> Any | None:
     """The element ``ref`` of ``section``, local or ``other_theory.id``; None if unknown."""
     owner, ident = ref.split(".", 1) if "." in ref else (theory.id, ref)

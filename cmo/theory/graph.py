@@ -60,14 +60,9 @@ def theory_graph(
     """The theory's elements as nodes and its chains as edges (networkx)."""
     import networkx as nx
 
-    from cmo.theory.checks import Workspace, resolve
+    from cmo.theory.checks import index_theories, resolve
 
-    ws = Workspace(files=result.files, languages=[])
-    for lf in result.files:
-        if lf.theory is not None:
-            from cmo.theory.checks import Placed
-
-            ws.theories.setdefault(lf.theory.id, Placed(lf.theory, lf, ()))
+    ws = index_theories(result.files)
     graph = nx.MultiDiGraph(name=theory.id, title=theory.title.get(lang))
 
     def node(kind: str, ref: str) -> str | None:

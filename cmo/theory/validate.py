@@ -47,6 +47,22 @@ class TheorySummary:
 
 
 @dataclass
+class ChainSummary:
+    """One CMO chain in words: in these contexts, (intervention →) mechanism → outcome."""
+
+    theory: str
+    id: str
+    contexts: list[str]
+    intervention: str | None
+    mechanism: str
+    outcome: str
+    direction: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
 class ValidationResult:
     """Every finding of a validation run, and what was checked."""
 
@@ -101,6 +117,34 @@ class ValidationResult:
                     },
                 )
             )
+        return out
+
+    def chain_summaries(self, lang: str = "fi") -> list[ChainSummary]:
+        """Every chain with the labels of what it links (ids where a reference is broken)."""
+        from cmo.theory.checks import index_theories, resolve
+
+        ws = index_theories(self.files)
+        out = []
+        for th in self.theories:
+
+            def label(section: str, ref: str, th: ProgrammeTheory = th) -> str:
+                item = resolve(ws, th, section, ref)
+                return item.label.get(lang) if item is not None else ref
+
+            for chain in th.chains:
+                out.append(
+                    ChainSummary(
+                        theory=th.id,
+                        id=chain.id,
+                        contexts=[label("contexts", c) for c in chain.contexts],
+                        intervention=label("interventions", chain.intervention)
+                        if chain.intervention
+                        else None,
+                        mechanism=label("mechanisms", chain.mechanism),
+                        outcome=label("outcomes", chain.outcome),
+                        direction=chain.direction.value,
+                    )
+                )
         return out
 
     def counts(self) -> dict[str, int]:
