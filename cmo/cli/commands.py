@@ -28,6 +28,10 @@ class SchemaKind(StrEnum):
     settings = "settings"
 
 
+def _n(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
 PATHS = typer.Argument(
     None, help="Theory/indicator files or folders (default: the workspace's).", show_default=False
 )
@@ -53,11 +57,11 @@ def validate(
             out.print(f.format(), style=style, markup=False)
         c = result.counts()
         what = (
-            f"{c['files']} files: {c['theories']} theories, {c['indicators']} indicators, "
-            f"{c['chains']} chains"
+            f"{_n(c['files'], 'file')}: {_n(c['theories'], 'theory', 'theories')}, "
+            f"{_n(c['indicators'], 'indicator')}, {_n(c['chains'], 'chain')}"
         )
-        errs = f"{c['errors']} error{'s' * (c['errors'] != 1)}"
-        warns = f"{c['warnings']} warning{'s' * (c['warnings'] != 1)}"
+        errs = _n(c["errors"], "error")
+        warns = _n(c["warnings"], "warning")
         mark, style = ("✔", "green") if result.ok else ("✖", "red")
         out.print(f"{mark} {what} — {errs}, {warns}", style=style, markup=False)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)
