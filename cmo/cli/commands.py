@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -150,9 +151,132 @@ def init(
     out.print(f"Next: cd {directory} && cmo validate", markup=False)
 
 
+def _workspace() -> Any:
+    from cmo.errors import WorkspaceError
+    from cmo.workspace import find_workspace, load_workspace
+
+    root = find_workspace(Path.cwd())
+    if root is None:
+        raise WorkspaceError(
+            "not inside a cmo workspace (no cmo.yaml here or above)",
+            hint="cd into the workspace, or create one with 'cmo init DIR'",
+        )
+    return load_workspace(root)
+
+
+@user_errors
+def collect(
+    files: list[Path] = typer.Argument(
+        ..., help="Export files (xlsx, ods, csv).", show_default=False
+    ),
+    office: str = typer.Option(..., "--office", help="The office the exports come from."),
+    period: str | None = typer.Option(
+        None, "--period", help="Period of the data (when the file has no period column)."
+    ),
+    sheet: str | None = typer.Option(None, "--sheet", help="Sheet of a workbook to read."),
+    mapping: Path | None = typer.Option(
+        None, "--mapping", help="Mapping file (default: mappings/OFFICE.yaml if present)."
+    ),
+    replace: bool = typer.Option(
+        False, "--replace", help="Swap an existing batch of the same office and period."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check everything, store nothing."),
+    fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
+) -> None:
+    """Collect an office's exports: map columns onto indicators, pseudonymise identifiers,
+    quarantine what does not fit, and store it all in one transaction."""
+    from cmo.cli.render import collect_progress, render_collect
+    from cmo.collect import collect as run
+
+    ws = _workspace()
+    show = fmt is Format.text
+    with collect_progress(enabled=show) as progress:
+        result = run(
+            ws,
+            office,
+            files,
+            period=period,
+            sheet=sheet,
+            mapping_file=mapping,
+            replace=replace,
+            dry_run=dry_run,
+            progress=progress,
+        )
+    if fmt is Format.json:
+        print_json(result.to_dict())
+    else:
+        render_collect(console(), result)
+
+
+@user_errors
+def batches(
+    office: str | None = typer.Option(None, "--office", help="Only this office."),
+    period: str | None = typer.Option(None, "--period", help="Only this period."),
+    fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
+) -> None:
+    """List what is collected: batches per office and period with their row counts, each
+    recounted from the store."""
+    from cmo.cli.render import render_batches
+    from cmo.store import open_store
+
+    ws = _workspace()
+    with open_store(ws.store_path, read_only=True) as store:
+        rows = store.batches(office=office, period=period)
+        audits = {a.batch_id: a for a in store.audit()}
+    if fmt is Format.json:
+        print_json([{**b.to_dict(), "balanced": audits[b.batch_id].balanced} for b in rows])
+    else:
+        render_batches(console(), rows, audits)
+
+
+@user_errors
+def retract(batch: int = typer.Argument(..., help="The batch id (see 'cmo batches').")) -> None:
+    """Remove one batch and everything it stored."""
+    from cmo.errors import InputError
+    from cmo.store import open_store
+
+    ws = _workspace()
+    with open_store(ws.store_path, create=False) as store:
+        found = store.get_batch(batch)
+        if found is None:
+            raise InputError(f"no batch {batch}", hint="list batches with 'cmo batches'")
+        with store.transaction():
+            store.delete_batch(batch)
+    console().print(
+        f"Retracted batch {batch}: {found.office} {found.period} {found.level} "
+        f"({found.source_name}, {found.rows_in} rows)",
+        markup=False,
+    )
+
+
+key_app = typer.Typer(help="The pseudonymisation key.", no_args_is_help=True)
+
+
+@key_app.command("create")
+@user_errors
+def key_create() -> None:
+    """Create the workspace's pseudonymisation key (mode 0600). Never overwrites a key."""
+    from cmo.errors import WorkspaceError
+    from cmo.workspace import write_key
+
+    ws = _workspace()
+    path = ws.key_path
+    if path.exists():
+        raise WorkspaceError(
+            f"{path}: a key already exists; cmo never overwrites a key",
+            hint="pseudonyms made with it would no longer match",
+        )
+    write_key(path)
+    console().print(f"Created {path} (mode 0600). Keep it secret and back it up.", markup=False)
+
+
 def register(app: typer.Typer) -> None:
+    app.command()(init)
     app.command()(validate)
     app.command()(summary)
-    app.command()(schema)
     app.command()(graph)
-    app.command()(init)
+    app.command()(schema)
+    app.command()(collect)
+    app.command()(batches)
+    app.command()(retract)
+    app.add_typer(key_app, name="key")

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from cmo.collect import CollectResult
+from cmo.store import Batch, BatchAudit
 from cmo.theory.validate import ValidationResult
 
 PERSPECTIVES = ("client", "personnel", "process", "economy")
@@ -108,5 +114,134 @@ def render_summary(out: Any, result: ValidationResult, lang: str) -> None:
         f"{n['theories']} theories, {n['indicators']} indicators, "
         f"{n['measurement_points']} measurement points, {n['chains']} chains; "
         f"{n['errors']} errors, {n['warnings']} warnings",
+        markup=False,
+    )
+
+
+@contextmanager
+def collect_progress(enabled: bool) -> Iterator[Any]:
+    """A rich progress bar fed by the library's progress callback (stderr, only on a TTY)."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, fraction: float | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=1.0)
+            if fraction is not None:
+                bar.update(tasks[stage], completed=fraction)
+
+        yield update
+
+
+def render_collect(out: Any, result: CollectResult) -> None:
+    verb = {
+        "stored": "stored",
+        "replaced": "stored (replaced an earlier batch)",
+        "unchanged": "already collected — nothing changed",
+        "dry_run": "checked (dry run: nothing stored)",
+    }
+    for f in result.files:
+        head = Text(f"{f.source}", style="bold")
+        head.append(f" — {verb.get(f.status, f.status)}")
+        out.print(head)
+        detected = [f.format]
+        if f.encoding:
+            detected.append(f"encoding {f.encoding}")
+        if f.delimiter:
+            detected.append(f"delimiter {f.delimiter}")
+        if f.sheet:
+            detected.append(f"sheet '{f.sheet}'")
+        detected.append(f"{f.level}-level data")
+        out.print(Text("  " + ", ".join(detected), style="dim"))
+        table = Table(show_header=True, box=None, padding=(0, 2))
+        for col in ("period", "batch", "rows in", "accepted", "quarantined"):
+            table.add_column(col, justify="left" if col == "period" else "right")
+        for b in f.batches:
+            table.add_row(
+                Text(b.period),
+                str(b.batch_id or "–"),
+                str(b.rows_in),
+                str(b.rows_accepted),
+                str(b.rows_quarantined),
+            )
+        out.print(table)
+        if f.reasons:
+            fixes = Table(
+                title="Quarantine — a fix list for the office",
+                title_justify="left",
+                box=None,
+                padding=(0, 2),
+            )
+            for col in ("reason", "column", "cells", "first rows"):
+                fixes.add_column(col, justify="right" if col == "cells" else "left")
+            for r in f.reasons:
+                fixes.add_row(
+                    r.reason,
+                    Text(r.column or "—"),
+                    str(r.count),
+                    ", ".join(str(x) for x in r.rows) if r.rows else "",
+                )
+            out.print(fixes)
+        if f.identity_codes_found:
+            out.print(
+                Text(
+                    f"  ! {f.identity_codes_found} personal identity code(s) found "
+                    "outside identifier columns; they were not stored.",
+                    style="yellow",
+                )
+            )
+        if f.dropped:
+            out.print(
+                Text(
+                    "  Not stored: " + "; ".join(f"'{c}' ({w})" for c, w in f.dropped), style="dim"
+                )
+            )
+    out.print(
+        f"Total: {result.rows_in} rows in, {result.rows_accepted} accepted, "
+        f"{result.rows_quarantined} quarantined.",
+        markup=False,
+    )
+
+
+def render_batches(out: Any, rows: list[Batch], audits: dict[int, BatchAudit]) -> None:
+    table = Table(title="Collected batches", title_justify="left")
+    for col in ("batch", "office", "period", "level", "file", "in", "accepted", "quar.", "✔"):
+        numeric = col in ("batch", "in", "accepted", "quar.")
+        table.add_column(
+            col,
+            justify="right" if numeric else "left",
+            overflow="fold" if col == "file" else "ellipsis",
+            no_wrap=col != "file",
+        )
+    for b in rows:
+        ok = audits[b.batch_id].balanced
+        table.add_row(
+            str(b.batch_id),
+            Text(b.office),
+            Text(b.period),
+            b.level,
+            Text(b.source_name),
+            str(b.rows_in),
+            str(b.rows_accepted),
+            str(b.rows_quarantined),
+            "✔" if ok else "✖",
+        )
+    out.print(table)
+    balanced = all(audits[b.batch_id].balanced for b in rows)
+    out.print(
+        f"{len(rows)} batches. ✔ = rows in equal accepted + quarantined, recounted from "
+        "the stored rows" + ("." if balanced else " — ✖ MISMATCH: report this."),
         markup=False,
     )

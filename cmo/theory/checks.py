@@ -7,7 +7,6 @@ the workspace makes sense as a whole. Each check appends findings with a code fr
 
 from __future__ import annotations
 
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pydantic import BaseModel
 
 from cmo.findings import Finding
 from cmo.source import Loc
+from cmo.text import normalise, normalise_header
 from cmo.theory.load import LoadedFile
 from cmo.theory.models import (
     QUANTITATIVE,
@@ -39,13 +39,6 @@ RANGE_OPS = ("at_least", "at_most", "above", "below", "between")
 LOWER_OPS = ("at_least", "above")
 UPPER_OPS = ("at_most", "below")
 SINGLE_OPS = ("equals", "in", "not_in", "between", "missing", "present")
-
-
-def normalise(text: str) -> str:
-    """Compare labels and column names without case, accents and extra whitespace."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(stripped.split())
 
 
 T = TypeVar("T")
@@ -349,7 +342,7 @@ def _check_aliases(ws: Workspace) -> None:
         names += [(a, (*placed.loc, "aliases", j)) for j, a in enumerate(placed.obj.aliases)]
         mine: set[str] = set()
         for name, loc in names:
-            norm = normalise(name)
+            norm = normalise_header(name)
             if norm in mine:
                 continue
             mine.add(norm)

@@ -7,7 +7,8 @@ pseudonymisation key are kept, and the thresholds used by analysis and reports.
 
 from __future__ import annotations
 
-from cmo.workspace.scaffold import InitResult, framework_dir, init_workspace
+from cmo.workspace.keys import PseudonymKey, load_key
+from cmo.workspace.scaffold import InitResult, framework_dir, init_workspace, write_key
 from cmo.workspace.settings import (
     SETTINGS_FILE,
     Office,
@@ -20,11 +21,14 @@ from cmo.workspace.settings import (
 __all__ = [
     "SETTINGS_FILE",
     "InitResult",
+    "PseudonymKey",
     "Office",
     "Settings",
     "Workspace",
     "find_workspace",
     "framework_dir",
     "init_workspace",
+    "load_key",
     "load_workspace",
+    "write_key",
 ]

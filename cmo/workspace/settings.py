@@ -55,6 +55,11 @@ class Settings(BaseModel):
         30, ge=2, description="Fewest cases for a chain test; fewer gives 'insufficient data'."
     )
     offices: list[Office] = Field(default_factory=list, description="The social offices.")
+    mappings: str = Field(
+        "mappings",
+        description="Folder of per-office mapping files (`<office>.yaml`) for column names and "
+        "value labels the indicators' aliases do not cover.",
+    )
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,21 @@ class Workspace:
     @property
     def indicators_dir(self) -> Path:
         return self.root / self.settings.indicators
+
+    @property
+    def store_path(self) -> Path:
+        return self.root / self.settings.store
+
+    @property
+    def key_path(self) -> Path:
+        return self.root / self.settings.key_file
+
+    @property
+    def mappings_dir(self) -> Path:
+        return self.root / self.settings.mappings
+
+    def office(self, office_id: str) -> Office | None:
+        return next((o for o in self.settings.offices if o.id == office_id), None)
 
 
 def find_workspace(start: Path) -> Path | None:

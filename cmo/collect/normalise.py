@@ -1,0 +1,210 @@
+"""Turning export text into typed values, in SQL, with a reason for every value that does not
+fit. Everything here builds DuckDB expressions; nothing touches data row by row in Python."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cmo.text import normalise
+from cmo.theory.models import Indicator, IndicatorType
+
+#: Quarantine reasons: code → what the office should do about it.
+REASONS: dict[str, str] = {
+    "missing_id": "The identifier (client or worker) is empty: fill it in.",
+    "personal_identity_code": "A personal identity code (henkilötunnus) outside an identifier "
+    "column. The value was not stored (redacted): remove it from the export.",
+    "unknown_label": "A word that is not one of the indicator's value labels: use the agreed "
+    "answer options, or add the word as a synonym (indicator file or the office's mapping).",
+    "out_of_scale": "A number outside the indicator's scale (e.g. 6 on a 1–5 scale).",
+    "out_of_range": "A number outside the indicator's valid range (or a negative count).",
+    "not_a_number": "Text where a number belongs (e.g. 'ei tiedossa'): leave the cell empty "
+    "when the value is not known.",
+    "not_an_integer": "A count with decimals.",
+    "invalid_date": "An impossible or unreadable date: write d.m.yyyy or yyyy-mm-dd.",
+    "unknown_measurement_point": "A measurement point that is not defined: use one of the "
+    "measurement points (or its alias).",
+    "missing_period": "The period column is empty for this row.",
+    "duplicate_row": "The same client (or worker) and measurement point appear again in this "
+    "file; the first row was kept.",
+}
+
+#: Built-in words for binary indicators (Finnish, Swedish, English), besides the indicator's.
+BINARY_WORDS = {
+    1: ("1", "kyllä", "k", "on", "yes", "y", "ja", "j", "true", "tosi", "x"),
+    0: ("0", "ei", "e", "no", "n", "nej", "false", "epätosi"),
+}
+
+#: A Finnish personal identity code anywhere in a text (century signs of 2023 included).
+HETU_PATTERN = r"[0-3][0-9][01][0-9][0-9]{2}[-+A-FYXWVUa-fyxwvu][0-9]{3}[0-9A-Ya-y]"
+
+SQL_TYPES = {
+    IndicatorType.LIKERT: "SMALLINT",
+    IndicatorType.BINARY: "SMALLINT",
+    IndicatorType.COUNT: "BIGINT",
+    IndicatorType.NUMERIC: "DOUBLE",
+    IndicatorType.CATEGORY: "VARCHAR",
+    IndicatorType.DATE: "DATE",
+}
+
+
+def sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def norm_sql(expr: str) -> str:
+    """SQL twin of :func:`cmo.text.normalise` for value labels."""
+    return f"lower(strip_accents(regexp_replace(trim({expr}), '\\s+', ' ', 'g')))"
+
+
+def number_sql(v: str) -> str:
+    """Parse a number written the Finnish way (decimal comma, space/NBSP thousands) or not."""
+    s = f"replace(regexp_replace({v}, '[\\s\\x{{00A0}}\\x{{202F}}]', '', 'g'), '−', '-')"
+    dotted = f"CASE WHEN {s} LIKE '%,%' THEN replace(replace({s}, '.', ''), ',', '.') ELSE {s} END"
+    return (
+        f"CASE WHEN regexp_full_match({s}, '[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)"
+        f"([eE][+-]?[0-9]+)?') THEN TRY_CAST({dotted} AS DOUBLE) END"
+    )
+
+
+def label_map(ind: Indicator, extra: dict[str, int | str] | None = None) -> dict[str, str]:
+    """Normalised word → code (as text) for likert, binary and category indicators."""
+    words: dict[str, str] = {}
+
+    def add(word: object, code: object) -> None:
+        key = normalise(str(word))
+        if key:
+            words.setdefault(key, str(code))
+
+    for word, code in (extra or {}).items():
+        add(word, code)
+    for value in ind.values:
+        for word in (value.label.fi, value.label.sv, value.label.en, *value.synonyms):
+            if word:
+                add(word, value.code)
+        add(value.code, value.code)
+    if ind.type is IndicatorType.BINARY:
+        for code, options in BINARY_WORDS.items():
+            for word in options:
+                add(word, code)
+    return words
+
+
+def _case_map(key_sql: str, words: dict[str, str]) -> str:
+    if not words:
+        return "NULL"
+    arms = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in sorted(words.items()))
+    return f"CASE {key_sql} {arms} END"
+
+
+@dataclass(frozen=True)
+class ValueSQL:
+    """SQL for one column, in three steps so that nothing is computed twice:
+
+    ``text`` (trimmed text, NULL when blank) is computed from the raw column; ``parts`` from
+    ``text``; ``value`` (typed, NULL when missing or unfit) and ``reason`` (quarantine reason,
+    NULL when fine) from the parts. Names are prefixed with the column's prefix.
+    """
+
+    text: str
+    parts: dict[str, str]
+    value: str
+    reason: str
+
+
+def value_sql(
+    raw: str, ind: Indicator, prefix: str, extra: dict[str, int | str] | None = None
+) -> ValueSQL:
+    """SQL for the raw text column ``raw`` holding indicator ``ind``."""
+    v = ident(f"{prefix}_t")
+    h, n, m, lead = (ident(f"{prefix}_{s}") for s in ("h", "n", "m", "l"))
+    parts = {f"{prefix}_h": f"regexp_matches({v}, '{HETU_PATTERN}')"}
+    t = ind.type
+    if t in (IndicatorType.LIKERT, IndicatorType.BINARY, IndicatorType.CATEGORY):
+        parts[f"{prefix}_m"] = _case_map(norm_sql(v), label_map(ind, extra))
+    if t is not IndicatorType.CATEGORY and t is not IndicatorType.DATE:
+        parts[f"{prefix}_n"] = number_sql(v)
+    if t in (IndicatorType.LIKERT, IndicatorType.BINARY):
+        parts[f"{prefix}_l"] = (
+            f"TRY_CAST(regexp_extract({v}, '^([0-9]+)\\s*[-=:.)]\\s*\\S', 1) AS DOUBLE)"
+        )
+    if t is IndicatorType.DATE:
+        parts[f"{prefix}_d"] = date_sql(v)
+
+    if t is IndicatorType.CATEGORY:
+        value = m
+        reason = f"CASE WHEN {m} IS NULL THEN 'unknown_label' END"
+    elif t in (IndicatorType.LIKERT, IndicatorType.BINARY):
+        x = f"coalesce(TRY_CAST({m} AS DOUBLE), {n}, {lead})"
+        lo, hi = (0, 1) if t is IndicatorType.BINARY else _scale(ind)
+        ok = f"{x} = round({x}) AND {x} BETWEEN {lo} AND {hi}"
+        value = f"CASE WHEN {ok} THEN CAST({x} AS SMALLINT) END"
+        reason = (
+            f"CASE WHEN {x} IS NULL THEN 'unknown_label' WHEN NOT ({ok}) THEN 'out_of_scale' END"
+        )
+    elif t in (IndicatorType.NUMERIC, IndicatorType.COUNT):
+        lo = ind.range.min if ind.range else None
+        hi = ind.range.max if ind.range else None
+        if t is IndicatorType.COUNT and lo is None:
+            lo = 0
+        bounds = []
+        if lo is not None:
+            bounds.append(f"{n} >= {float(lo)!r}")
+        if hi is not None:
+            bounds.append(f"{n} <= {float(hi)!r}")
+        in_range = " AND ".join(bounds) or "TRUE"
+        if t is IndicatorType.COUNT:
+            value = f"CASE WHEN {n} = round({n}) AND {in_range} THEN CAST({n} AS BIGINT) END"
+            reason = (
+                f"CASE WHEN {n} IS NULL THEN 'not_a_number' "
+                f"WHEN {n} <> round({n}) THEN 'not_an_integer' "
+                f"WHEN NOT ({in_range}) THEN 'out_of_range' END"
+            )
+        else:
+            value = f"CASE WHEN isfinite({n}) AND {in_range} THEN {n} END"
+            reason = (
+                f"CASE WHEN {n} IS NULL OR NOT isfinite({n}) THEN 'not_a_number' "
+                f"WHEN NOT ({in_range}) THEN 'out_of_range' END"
+            )
+    else:  # date
+        d = ident(f"{prefix}_d")
+        value = d
+        reason = f"CASE WHEN {d} IS NULL THEN 'invalid_date' END"
+    reason = (
+        f"CASE WHEN {v} IS NULL THEN NULL WHEN {h} THEN 'personal_identity_code' ELSE {reason} END"
+    )
+    value = f"CASE WHEN {v} IS NULL OR {h} THEN NULL ELSE {value} END"
+    return ValueSQL(text=f"NULLIF(trim({raw}), '')", parts=parts, value=value, reason=reason)
+
+
+def date_sql(v: str) -> str:
+    """d.m.yyyy, dd.mm.yyyy, ISO, or an Excel serial number (1900 date system)."""
+    parsed = f"TRY_CAST(try_strptime({v}, ['%d.%m.%Y', '%Y-%m-%d', '%Y-%m-%dT%H:%M:%S']) AS DATE)"
+    serial = (
+        f"CASE WHEN regexp_full_match({v}, '[0-9]{{4,5}}([.,]0+)?') THEN DATE '1899-12-30' + "
+        f"CAST(TRY_CAST(replace({v}, ',', '.') AS DOUBLE) AS INTEGER) END"
+    )
+    both = f"coalesce({parsed}, {serial})"
+    return f"CASE WHEN {both} BETWEEN DATE '1900-01-01' AND DATE '2100-12-31' THEN {both} END"
+
+
+def _scale(ind: Indicator) -> tuple[int, int]:
+    if ind.scale is None:  # prevented by validation (I001)
+        return (1, 5)
+    return (ind.scale.min, ind.scale.max)
+
+
+def point_sql(raw: str, prefix: str, words: dict[str, str]) -> ValueSQL:
+    """SQL for the measurement point column: a word that names a measurement point."""
+    v = ident(f"{prefix}_t")
+    m = ident(f"{prefix}_m")
+    mapped = _case_map(norm_sql(v), {normalise(k): val for k, val in words.items()})
+    return ValueSQL(
+        text=f"NULLIF(trim({raw}), '')",
+        parts={f"{prefix}_m": mapped},
+        value=m,
+        reason=f"CASE WHEN {v} IS NOT NULL AND {m} IS NULL THEN 'unknown_measurement_point' END",
+    )

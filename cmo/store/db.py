@@ -1,0 +1,335 @@
+"""DuckDB-backed store. DuckDB is imported only when a store is opened."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cmo.errors import CmoError
+
+if TYPE_CHECKING:
+    import duckdb
+
+SCHEMA_VERSION = "1"
+
+#: The observation table of each level.
+LEVEL_TABLES = {
+    "case": "case_observations",
+    "worker": "worker_observations",
+    "office": "office_observations",
+}
+#: Key columns of each level's table (besides batch_id, source_row, office, period).
+LEVEL_KEYS = {
+    "case": ("case_key", "worker_key", "measurement_point", "measured_on"),
+    "worker": ("worker_key", "measurement_point"),
+    "office": (),
+}
+_KEY_TYPES = {
+    "case_key": "VARCHAR NOT NULL",
+    "worker_key": "VARCHAR",
+    "measurement_point": "VARCHAR",
+    "measured_on": "DATE",
+}
+_IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class StoreError(CmoError):
+    """The store cannot be used as asked."""
+
+
+class StoreBusyError(StoreError):
+    """Another process holds the store."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One collected batch: a file's rows of one level for one office and period."""
+
+    batch_id: int
+    office: str
+    period: str
+    level: str
+    source_name: str
+    source_sha256: str
+    rows_in: int
+    rows_accepted: int
+    rows_quarantined: int
+    encoding: str | None
+    delimiter: str | None
+    sheet: str | None
+    collected_at: dt.datetime
+    cmo_version: str
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dict(self.__dict__)
+        out["collected_at"] = self.collected_at.isoformat(timespec="seconds")
+        return out
+
+
+@dataclass(frozen=True)
+class BatchAudit:
+    """Rows of a batch as recounted from the stored data."""
+
+    batch_id: int
+    rows_in: int
+    accepted_recorded: int
+    accepted_stored: int
+    quarantined_recorded: int
+    quarantined_stored: int
+
+    @property
+    def balanced(self) -> bool:
+        return (
+            self.accepted_recorded == self.accepted_stored
+            and self.quarantined_recorded == self.quarantined_stored
+            and self.rows_in == self.accepted_stored + self.quarantined_stored
+        )
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id INTEGER PRIMARY KEY,
+    office VARCHAR NOT NULL,
+    period VARCHAR NOT NULL,
+    level VARCHAR NOT NULL CHECK (level IN ('case', 'worker', 'office')),
+    source_name VARCHAR NOT NULL,
+    source_sha256 VARCHAR NOT NULL,
+    rows_in BIGINT NOT NULL,
+    rows_accepted BIGINT NOT NULL,
+    rows_quarantined BIGINT NOT NULL,
+    encoding VARCHAR,
+    delimiter VARCHAR,
+    sheet VARCHAR,
+    collected_at TIMESTAMP NOT NULL,
+    cmo_version VARCHAR NOT NULL,
+    CHECK (rows_in = rows_accepted + rows_quarantined)
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    batch_id INTEGER NOT NULL,
+    source_row BIGINT NOT NULL,
+    column_name VARCHAR,
+    indicator VARCHAR,
+    reason VARCHAR NOT NULL,
+    value VARCHAR,
+    redacted BOOLEAN NOT NULL
+);
+CREATE TABLE IF NOT EXISTS case_observations (
+    batch_id INTEGER NOT NULL, source_row BIGINT NOT NULL, office VARCHAR NOT NULL,
+    period VARCHAR NOT NULL, case_key VARCHAR NOT NULL, worker_key VARCHAR,
+    measurement_point VARCHAR, measured_on DATE
+);
+CREATE TABLE IF NOT EXISTS worker_observations (
+    batch_id INTEGER NOT NULL, source_row BIGINT NOT NULL, office VARCHAR NOT NULL,
+    period VARCHAR NOT NULL, worker_key VARCHAR NOT NULL, measurement_point VARCHAR
+);
+CREATE TABLE IF NOT EXISTS office_observations (
+    batch_id INTEGER NOT NULL, source_row BIGINT NOT NULL, office VARCHAR NOT NULL,
+    period VARCHAR NOT NULL
+);
+"""
+
+
+def _busy_message(path: Path, exc: Exception) -> str:
+    text = str(exc)
+    pid = re.search(r"PID (\d+)", text)
+    who = f" (process {pid.group(1)})" if pid else ""
+    return f"{path}: the store is in use by another program{who}"
+
+
+def open_store(path: Path, *, read_only: bool = False, create: bool = True) -> Store:
+    """Open (and if needed create) the store at ``path``."""
+    import duckdb
+
+    if read_only and not path.exists():
+        raise StoreError(
+            f"{path}: no store yet", hint="collect data first: cmo collect --office ID FILE"
+        )
+    if not create and not path.exists():
+        raise StoreError(f"{path}: no store yet", hint="collect data first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise StoreBusyError(
+                _busy_message(path, exc),
+                hint="wait for the other cmo command to finish, then try again",
+            ) from None
+        raise StoreError(f"{path}: cannot open the store ({exc})") from None
+    store = Store(path, con, read_only=read_only)
+    if not read_only:
+        store._ensure_schema()
+    return store
+
+
+class Store:
+    """An open store. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection, *, read_only: bool) -> None:
+        self.path = path
+        self.con = con
+        self.read_only = read_only
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def _ensure_schema(self) -> None:
+        self.con.execute(_SCHEMA)
+        row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            self.con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+        elif row[0] != SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: store schema version {row[0]}, this cmo expects {SCHEMA_VERSION}",
+                hint="use the cmo version that created the store, or collect into a new store",
+            )
+
+    def columns(self, table: str) -> dict[str, str]:
+        rows = self.con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = ? ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+        return {str(name): str(kind) for name, kind in rows}
+
+    def ensure_indicator_columns(self, level: str, wanted: dict[str, str]) -> None:
+        """Add a typed column per indicator (``{indicator: SQL type}``) to a level's table."""
+        table = LEVEL_TABLES[level]
+        have = self.columns(table)
+        for name, sql_type in wanted.items():
+            if not _IDENT.match(name):  # ids are validated by the theory language already
+                raise StoreError(f"invalid indicator id for the store: {name!r}")
+            if name in have:
+                if have[name] != sql_type:
+                    raise StoreError(
+                        f"{self.path}: indicator '{name}' is stored as {have[name]} but is now "
+                        f"declared as {sql_type}",
+                        hint="give the changed indicator a new id, or collect into a new store",
+                    )
+                continue
+            self.con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {sql_type}')
+
+    # -- transactions -------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: commit on success, roll back on any error (or a kill)."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+
+    def next_batch_id(self) -> int:
+        """The next batch id (call inside a transaction: the store has one writer at a time)."""
+        row = self.con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batches").fetchone()
+        assert row is not None
+        return int(row[0])
+
+    # -- batches --------------------------------------------------------------------------
+
+    _BATCH_COLS = (
+        "batch_id, office, period, level, source_name, source_sha256, rows_in, rows_accepted, "
+        "rows_quarantined, encoding, delimiter, sheet, collected_at, cmo_version"
+    )
+
+    def batches(self, office: str | None = None, period: str | None = None) -> list[Batch]:
+        sql = f"SELECT {self._BATCH_COLS} FROM batches WHERE 1=1"
+        params: list[Any] = []
+        if office:
+            sql += " AND office = ?"
+            params.append(office)
+        if period:
+            sql += " AND period = ?"
+            params.append(period)
+        sql += " ORDER BY office, period, level, batch_id"
+        return [Batch(*row) for row in self.con.execute(sql, params).fetchall()]
+
+    def find_batch(self, office: str, period: str, level: str) -> Batch | None:
+        rows = self.con.execute(
+            f"SELECT {self._BATCH_COLS} FROM batches WHERE office = ? AND period = ? AND level = ?",
+            [office, period, level],
+        ).fetchall()
+        return Batch(*rows[0]) if rows else None
+
+    def get_batch(self, batch_id: int) -> Batch | None:
+        rows = self.con.execute(
+            f"SELECT {self._BATCH_COLS} FROM batches WHERE batch_id = ?", [batch_id]
+        ).fetchall()
+        return Batch(*rows[0]) if rows else None
+
+    def delete_batch(self, batch_id: int) -> None:
+        """Remove a batch and everything it stored (call inside a transaction)."""
+        for table in (*LEVEL_TABLES.values(), "quarantine"):
+            self.con.execute(f"DELETE FROM {table} WHERE batch_id = ?", [batch_id])
+        self.con.execute("DELETE FROM batches WHERE batch_id = ?", [batch_id])
+
+    def insert_batch(self, batch: Batch) -> None:
+        self.con.execute(
+            f"INSERT INTO batches ({self._BATCH_COLS}) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                batch.batch_id,
+                batch.office,
+                batch.period,
+                batch.level,
+                batch.source_name,
+                batch.source_sha256,
+                batch.rows_in,
+                batch.rows_accepted,
+                batch.rows_quarantined,
+                batch.encoding,
+                batch.delimiter,
+                batch.sheet,
+                batch.collected_at,
+                batch.cmo_version,
+            ],
+        )
+
+    def audit(self, batch_id: int | None = None) -> list[BatchAudit]:
+        """Recount every batch's rows from the stored observations and quarantine."""
+        parts = [
+            f"SELECT batch_id, count(*) AS n FROM {t} GROUP BY batch_id"
+            for t in LEVEL_TABLES.values()
+        ]
+        sql = f"""
+            WITH acc AS (SELECT batch_id, sum(n) AS n FROM ({" UNION ALL ".join(parts)})
+                         GROUP BY batch_id),
+                 q AS (SELECT batch_id, count(DISTINCT source_row) AS n FROM quarantine
+                       GROUP BY batch_id)
+            SELECT b.batch_id, b.rows_in, b.rows_accepted, coalesce(acc.n, 0),
+                   b.rows_quarantined, coalesce(q.n, 0)
+            FROM batches b LEFT JOIN acc USING (batch_id) LEFT JOIN q USING (batch_id)
+            {"WHERE b.batch_id = ?" if batch_id is not None else ""}
+            ORDER BY b.batch_id
+        """
+        params = [batch_id] if batch_id is not None else []
+        return [
+            BatchAudit(*(int(v) for v in row)) for row in self.con.execute(sql, params).fetchall()
+        ]
+
+    def quarantine_reasons(self, batch_id: int) -> list[tuple[str, str | None, int]]:
+        """``(reason, column, count)`` of a batch's quarantined cells."""
+        rows = self.con.execute(
+            "SELECT reason, column_name, count(*) FROM quarantine WHERE batch_id = ? "
+            "GROUP BY ALL ORDER BY 3 DESC, 1, 2",
+            [batch_id],
+        ).fetchall()
+        return [(str(r), c, int(n)) for r, c, n in rows]
