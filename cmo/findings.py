@@ -94,8 +94,9 @@ CODES: dict[str, Code] = _catalogue(
         E,
         "Duplicate id",
         "Two elements of the same kind share an id (two indicators, two measurement points, "
-        "two theories, or two contexts/mechanisms/... within one theory). References would be "
-        "ambiguous. Rename one.",
+        "two theories, or two contexts/mechanisms/... within one theory), an indicator lists a "
+        "code twice, or two measurement points share an order. References would be ambiguous. "
+        "Rename or renumber one.",
     ),
     # --- R: references ---------------------------------------------------------------------
     Code(
@@ -143,6 +144,14 @@ CODES: dict[str, Code] = _catalogue(
         "category or a date, a mean of a category, a change of a category, a criterion whose "
         "statistic does not fit the indicator.",
     ),
+    Code(
+        "T006",
+        E,
+        "Impossible condition or target",
+        "No value can meet it: an empty `in` list, `between` with the low end above the high "
+        "end, a lower bound above an upper bound, a target whose `at_least` is above its "
+        "`at_most`.",
+    ),
     # --- I: indicator definitions ----------------------------------------------------------
     Code(
         "I001",
@@ -163,9 +172,8 @@ CODES: dict[str, Code] = _catalogue(
         "I003",
         E,
         "Ambiguous column alias",
-        "Two indicators (or an indicator and a measurement point) claim the same column name "
-        "(compared without case and accents), so an office's export could not be mapped "
-        "unambiguously.",
+        "Two indicators claim the same column name (compared without case, accents, `_` and "
+        "`-`), so an office's export could not be mapped unambiguously.",
     ),
     Code(
         "I004",

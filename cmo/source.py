@@ -112,6 +112,11 @@ def parse_yaml(text: str, file: str) -> SourceDocument:
             )
         )
         doc.data = None
+    except RecursionError:
+        doc.findings.append(
+            Finding("Y001", "the YAML is nested too deeply to read", file, 1, 1, "")
+        )
+        doc.data = None
     except yaml.YAMLError as exc:  # pragma: no cover - reader errors without marks
         doc.findings.append(Finding("Y001", f"YAML error: {exc}", file, 1, 1, ""))
         doc.data = None
@@ -164,8 +169,11 @@ def _walk(loader: _Loader, node: yaml.Node, loc: Loc, doc: SourceDocument) -> An
 
 def read_source(path: Path, display: str | None = None) -> SourceDocument:
     """Read and parse a YAML file. Undecodable bytes become a Y001 finding."""
-    name = display or str(path)
-    raw = path.read_bytes()
+    return parse_bytes(path.read_bytes(), display or str(path))
+
+
+def parse_bytes(raw: bytes, name: str) -> SourceDocument:
+    """Decode (UTF-8, with or without BOM) and parse; undecodable bytes become Y001."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -63,6 +63,13 @@ def validate(
         )
         errs = _n(c["errors"], "error")
         warns = _n(c["warnings"], "warning")
+        if result.other_errors:
+            out.print(
+                f"note: other files of the workspace have {_n(result.other_errors, 'error')} "
+                "(run 'cmo validate' to see them)",
+                style="yellow",
+                markup=False,
+            )
         mark, style = ("✔", "green") if result.ok else ("✖", "red")
         out.print(f"{mark} {what} — {errs}, {warns}", style=style, markup=False)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)

@@ -160,8 +160,7 @@ def plan_columns(
             by_name.setdefault(normalise_header(name), ("indicator", ind.id))
     explicit: dict[str, str] = {}
     if mapping is not None:
-        for header, target in mapping.columns.items():
-            explicit[normalise_header(header)] = target
+        explicit = {normalise_header(h): t for h, t in mapping.columns.items()}
     seen: dict[str, int] = {}
     for index, header in enumerate(headers):
         norm = normalise_header(header)
@@ -169,8 +168,9 @@ def plan_columns(
             if index < len(headers):
                 plan.dropped.append((header or f"(column {index + 1})", "no header"))
             continue
-        target = explicit.get(norm)
-        if target is not None:
+        chosen = explicit.get(norm)
+        if chosen is not None:
+            target = chosen
             plan.via_mapping.add(index)
             if target == "ignore":
                 plan.dropped.append((header, "ignored by the mapping file"))

@@ -82,9 +82,10 @@ def label_map(ind: Indicator, extra: dict[str, int | str] | None = None) -> dict
     for word, code in (extra or {}).items():
         add(word, code)
     for value in ind.values:
-        for word in (value.label.fi, value.label.sv, value.label.en, *value.synonyms):
-            if word:
-                add(word, value.code)
+        labels = [value.label.fi, value.label.sv, value.label.en, *value.synonyms]
+        for label in labels:
+            if label:
+                add(label, value.code)
         add(value.code, value.code)
     if ind.type is IndicatorType.BINARY:
         for code, options in BINARY_WORDS.items():
@@ -139,8 +140,8 @@ def value_sql(
         reason = f"CASE WHEN {m} IS NULL THEN 'unknown_label' END"
     elif t in (IndicatorType.LIKERT, IndicatorType.BINARY):
         x = f"coalesce(TRY_CAST({m} AS DOUBLE), {n}, {lead})"
-        lo, hi = (0, 1) if t is IndicatorType.BINARY else _scale(ind)
-        ok = f"{x} = round({x}) AND {x} BETWEEN {lo} AND {hi}"
+        low, high = (0, 1) if t is IndicatorType.BINARY else _scale(ind)
+        ok = f"{x} = round({x}) AND {x} BETWEEN {low} AND {high}"
         value = f"CASE WHEN {ok} THEN CAST({x} AS SMALLINT) END"
         reason = (
             f"CASE WHEN {x} IS NULL THEN 'unknown_label' WHEN NOT ({ok}) THEN 'out_of_scale' END"

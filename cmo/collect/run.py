@@ -533,13 +533,13 @@ def _checked_sql(
         )
         columns[ind_id] = f"{prefix}_val"
         sql_types[ind_id] = SQL_TYPES[ind.type]
-    for prefix, (out, spec, header, ind_id) in specs.items():
+    for prefix, (out, spec, column, indicator) in specs.items():
         a.append(f"{spec.text} AS {ident(prefix + '_t')}")
         b.extend(f"{expr} AS {ident(name)}" for name, expr in spec.parts.items())
         c.append(f"{spec.value} AS {ident(out)}")
         c.append(f"{spec.reason} AS {ident(prefix + '__reason')}")
         c.append(f"{ident(prefix + '_t')} AS {ident(prefix + '__text')}")
-        reasons.append((f"{prefix}__reason", header, ind_id))
+        reasons.append((f"{prefix}__reason", column, indicator))
     # Period
     if "period" in roles:
         i = roles["period"]

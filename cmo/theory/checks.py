@@ -66,6 +66,10 @@ class Workspace:
     broken_indicators: set[str] = field(default_factory=set)
     broken_points: set[str] = field(default_factory=set)
     broken_theories: set[str] = field(default_factory=set)
+    #: Every valid theory, duplicates of an id included (all are checked).
+    all_theories: list[Placed[ProgrammeTheory]] = field(default_factory=list)
+    #: Theories with a chain reference that did not resolve (their "unused" is noise).
+    unresolved_chains: set[str] = field(default_factory=set)
 
     def add(self, finding: Finding) -> None:
         self.findings.append(finding)
@@ -77,8 +81,9 @@ def run_checks(files: list[LoadedFile], languages: Iterable[str]) -> list[Findin
     for ind in ws.indicators.values():
         _check_indicator(ws, ind)
     _check_aliases(ws)
+    _check_point_orders(ws)
     _check_composite_cycles(ws)
-    for th in ws.theories.values():
+    for th in ws.all_theories:
         _check_theory(ws, th)
     _check_graph(ws)
     _check_languages(ws)
@@ -108,6 +113,7 @@ def _index(ws: Workspace) -> None:
                 if lf.raw_id:
                     ws.broken_theories.add(lf.raw_id)
                 continue
+            ws.all_theories.append(Placed(lf.theory, lf, ()))
             _register(ws, ws.theories, Placed(lf.theory, lf, ()), "theory")
             for section, word in _sections().items():
                 seen: dict[str, int] = {}
@@ -123,6 +129,23 @@ def _index(ws: Workspace) -> None:
                         )
                     else:
                         seen[item.id] = i
+
+
+def _check_point_orders(ws: Workspace) -> None:
+    seen: dict[int, str] = {}
+    for ident, placed in ws.points.items():
+        order = placed.obj.order
+        if order in seen:
+            ws.add(
+                placed.file.finding(
+                    "D001",
+                    f"measurement points '{seen[order]}' and '{ident}' share order {order}; "
+                    "changes need a clear earlier and later point",
+                    (*placed.loc, "order"),
+                )
+            )
+        else:
+            seen[order] = ident
 
 
 def _sections() -> dict[str, str]:
@@ -227,9 +250,9 @@ def _check_indicator(ws: Workspace, placed: Placed[Indicator]) -> None:
                     vloc,
                 )
             )
-        if code in seen_codes:
+        if str(code) in seen_codes:
             ws.add(lf.finding("D001", f"code {code!r} is listed twice", vloc))
-        seen_codes.setdefault(code, j)
+        seen_codes.setdefault(str(code), j)
         words = [w for w in (value.label.fi, value.label.sv, value.label.en) if w]
         words += value.synonyms
         if isinstance(code, str):
@@ -269,6 +292,9 @@ def _check_composite(ws: Workspace, placed: Placed[Indicator]) -> None:
         )
     for j, item_id in enumerate(comp.items):
         iloc = (*cloc, "items", j)
+        if item_id in comp.items[:j]:
+            ws.add(lf.finding("I004", f"item '{item_id}' is listed twice", iloc))
+            continue
         if item_id == ind.id:
             ws.add(lf.finding("I004", "a composite cannot contain itself", iloc))
             continue
@@ -423,6 +449,8 @@ def _ref(
         return None
     target = ws.theories.get(owner)
     if target is None:
+        if loc and loc[0] == "chains":
+            ws.unresolved_chains.add(th.obj.id)
         ws.add(
             th.file.finding(
                 "R001",
@@ -433,6 +461,8 @@ def _ref(
         return None
     if ident in target.file.broken_ids.get(section, set()):
         return None
+    if loc and loc[0] == "chains":
+        ws.unresolved_chains.add(th.obj.id)
     local = [item.id for item in getattr(target.obj, section)]
     where = "" if owner == th.obj.id else f" in theory '{owner}'"
     ws.add(th.file.finding("R001", f"unknown {word} '{ident}'{where}{_suggest(ident, local)}", loc))
@@ -514,6 +544,18 @@ def _check_criterion(ws: Workspace, lf: LoadedFile, crit: Criterion, loc: Loc) -
     if crit.change is not None:
         _check_change(ws, lf, crit.change.from_, crit.change.to, (*loc, "change"))
     target = crit.target
+    if (
+        target.at_least is not None
+        and target.at_most is not None
+        and target.at_least > target.at_most
+    ):
+        ws.add(
+            lf.finding(
+                "T006",
+                f"target at_least {target.at_least:g} is above at_most {target.at_most:g}",
+                (*loc, "target"),
+            )
+        )
     if target.at_least is None and target.at_most is None:
         ws.add(lf.finding("S002", "the target needs 'at_least' and/or 'at_most'", (*loc, "target")))
     stat = crit.statistic
@@ -590,6 +632,19 @@ def _check_value_test(
         for op in ("equals", "in", "at_least", "at_most", "above", "below")
         if _op_value(test, op) is not None
     ]
+    exact = [op for op in ops if op in ("equals", "in")]
+    if exact and len(ops) > 1:
+        ws.add(
+            lf.finding(
+                "T004",
+                f"conflicting operators {', '.join(ops)}: use one, or one "
+                "lower and one upper bound",
+                (*loc, ops[1]),
+                key=True,
+            )
+        )
+    elif _impossible(ws, lf, test, ops, loc):
+        pass
     if not ops:
         ws.add(lf.finding("T004", "say which values count (equals, in, at_least, ...)", loc))
     _check_ops(ws, lf, ind, test, ops, loc)
@@ -631,6 +686,8 @@ def _check_condition(ws: Workspace, lf: LoadedFile, cond: Condition, loc: Loc) -
                 loc,
             )
         )
+    elif _impossible(ws, lf, cond, ops, loc):
+        pass
     elif (single and len(ops) > 1) or len(lower) > 1 or len(upper) > 1:
         ws.add(
             lf.finding(
@@ -645,6 +702,36 @@ def _check_condition(ws: Workspace, lf: LoadedFile, cond: Condition, loc: Loc) -
     ind = _indicator(ws, lf, cond.indicator, (*loc, "indicator"))
     if ind is not None:
         _check_ops(ws, lf, ind, cond, ops, loc)
+
+
+def _impossible(ws: Workspace, lf: LoadedFile, cond: BaseModel, ops: list[str], loc: Loc) -> bool:
+    """T006: conditions no value can meet (an empty list, a range whose ends are swapped)."""
+    for op in ("in", "not_in"):
+        if op in ops and not _op_value(cond, op):
+            ws.add(lf.finding("T006", f"'{op}' has an empty list", (*loc, op)))
+            return True
+    between = _op_value(cond, "between")
+    if between is not None and between[0] > between[1]:
+        ws.add(
+            lf.finding(
+                "T006",
+                f"between [{between[0]:g}, {between[1]:g}]: the low end is above the high end",
+                (*loc, "between"),
+            )
+        )
+        return True
+    lows = [(op, _op_value(cond, op)) for op in LOWER_OPS if _op_value(cond, op) is not None]
+    highs = [(op, _op_value(cond, op)) for op in UPPER_OPS if _op_value(cond, op) is not None]
+    for lo_op, lo in lows:
+        for hi_op, hi in highs:
+            if type(lo) is type(hi) and (lo > hi or (lo == hi and "at" not in lo_op + hi_op)):
+                ws.add(
+                    lf.finding(
+                        "T006", f"{lo_op} {lo} and {hi_op} {hi}: no value is both", (*loc, hi_op)
+                    )
+                )
+                return True
+    return False
 
 
 def _check_ops(
@@ -702,7 +789,11 @@ def _check_value(ws: Workspace, lf: LoadedFile, ind: Indicator, op: str, v: Any,
             lf.finding("T001", f"'{ind.id}' is {t.value}; compare it with a number, not {v!r}", loc)
         )
         return
-    if t is IndicatorType.BINARY and v not in (0, 1):
+    if v != v or v in (float("inf"), float("-inf")):
+        ws.add(lf.finding("T002", f"{v} is not a usable number", loc))
+    elif t is IndicatorType.LIKERT and op in ("equals", "in", "not_in") and v != int(v):
+        ws.add(lf.finding("T002", f"{v:g} is not a point of the scale of '{ind.id}'", loc))
+    elif t is IndicatorType.BINARY and v not in (0, 1):
         ws.add(lf.finding("T002", f"'{ind.id}' is binary: 0 or 1, not {v:g}", loc))
     elif t is IndicatorType.LIKERT and ind.scale is not None:
         if not ind.scale.min <= v <= ind.scale.max:
@@ -736,7 +827,7 @@ def _check_graph(ws: Workspace) -> None:
     graph = nx.MultiDiGraph()
     criterion_indicators = set()
     in_factor: set[tuple[str, str]] = set()
-    for th in ws.theories.values():
+    for th in ws.all_theories:
         theory = th.obj
         for crit in theory.criteria:
             criterion_indicators.add(crit.indicator)
@@ -755,7 +846,7 @@ def _check_graph(ws: Workspace) -> None:
             mech = resolve(ws, theory, "mechanisms", chain.mechanism)
             out = resolve(ws, theory, "outcomes", chain.outcome)
             if mech is not None and out is not None:
-                graph.add_edge(mech.indicator, out.indicator, chain=(theory.id, i, chain.id))
+                graph.add_edge(_node(mech), _node(out), chain=(theory.id, i, chain.id))
     # G001: cycles among chains (through the indicators that measure mechanisms and outcomes).
     reported: set[frozenset[str]] = set()
     cycles = [_rotate(c, min(c)) for c in nx.simple_cycles(nx.DiGraph(graph))]
@@ -770,7 +861,7 @@ def _check_graph(ws: Workspace) -> None:
         theory_id, index, _ = min(chains)
         th = ws.theories[theory_id]
         names = " → ".join(f"{t}.{c}" if t != theory_id else c for t, _, c in sorted(chains))
-        ring = " → ".join([*cycle, cycle[0]])
+        ring = " → ".join(n.removesuffix("@*") for n in [*cycle, cycle[0]])
         ws.add(
             th.file.finding(
                 "G001",
@@ -779,11 +870,18 @@ def _check_graph(ws: Workspace) -> None:
             )
         )
     # G002, G003, G004
-    for th in ws.theories.values():
+    factors_complete = all(
+        lf.model is not None and not lf.broken_ids.get("critical_success_factors")
+        for lf in ws.files
+        if lf.kind == "theory"
+    )
+    for th in ws.all_theories:
         theory, lf = th.obj, th.file
         raw_chains = lf.doc.data.get("chains") if isinstance(lf.doc.data, dict) else None
         # When chains were set aside for schema errors, "unused" would only be noise.
-        complete = not isinstance(raw_chains, list) or len(raw_chains) == len(theory.chains)
+        complete = (
+            not isinstance(raw_chains, list) or len(raw_chains) == len(theory.chains)
+        ) and theory.id not in ws.unresolved_chains
         for section in ("contexts", "interventions", "mechanisms", "outcomes"):
             for i, item in lf.items(section) if complete else ():
                 if item.id not in used[(theory.id, section)]:
@@ -809,7 +907,7 @@ def _check_graph(ws: Workspace) -> None:
                         ("chains", i, "outcome"),
                     )
                 )
-        for i, crit in lf.items("criteria"):
+        for i, crit in lf.items("criteria") if factors_complete else ():
             if (theory.id, crit.id) not in in_factor:
                 ws.add(
                     lf.finding(
@@ -818,6 +916,14 @@ def _check_graph(ws: Workspace) -> None:
                         ("criteria", i, "id"),
                     )
                 )
+
+
+def _node(element: Any) -> str:
+    """A graph node: an indicator at a measurement point (or a change, or any point: *)."""
+    change = getattr(element, "change", None)
+    if change is not None:
+        return f"{element.indicator}@{change.from_}→{change.to}"
+    return f"{element.indicator}@{getattr(element, 'measurement_point', None) or '*'}"
 
 
 def _split(theory_id: str, ref: str) -> tuple[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cmo.errors import InputError
@@ -11,6 +12,7 @@ from cmo.theory.models import ExpectedDirection, ProgrammeTheory
 if TYPE_CHECKING:
     import networkx as nx
 
+    from cmo.theory.load import LoadedFile
     from cmo.theory.validate import ValidationResult
 
 KINDS = ("context", "intervention", "mechanism", "outcome")
@@ -38,12 +40,17 @@ _SECTION = {
 
 def find_theory(result: ValidationResult, name: str) -> ProgrammeTheory:
     """A theory of the validated workspace by id, or by the file it was read from."""
+    wanted = Path(name).resolve() if Path(name).exists() else None
+
+    def same(lf: LoadedFile) -> bool:
+        return wanted is not None and lf.path.resolve() == wanted
+
     for lf in result.files:
         th = lf.theory
-        if th is not None and name in (th.id, lf.display, str(lf.path)):
+        if th is not None and (name == th.id or same(lf)):
             return th
     for lf in result.files:
-        if lf.kind == "theory" and name in (lf.display, str(lf.path), lf.raw_id):
+        if lf.kind == "theory" and (same(lf) or name == lf.raw_id):
             raise InputError(
                 f"{lf.display}: the theory has errors and cannot be drawn",
                 hint=f"run 'cmo validate {lf.display}' and fix the errors first",
@@ -152,12 +159,15 @@ def _mermaid_id(node: str) -> str:
 
 
 def _mermaid_text(text: str) -> str:
-    return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    escaped = text.replace("#", "#35;").replace('"', "#quot;")
+    escaped = escaped.replace("<", "#lt;").replace(">", "#gt;")
+    return " ".join(escaped.split())
 
 
 def to_mermaid(graph: nx.MultiDiGraph, lang: str = "fi") -> str:
     titles = _TITLES.get(lang, _TITLES["en"])
-    lines = ["flowchart LR", f"  %% {graph.graph['name']}: {graph.graph['title']}"]
+    title = " ".join(str(graph.graph["title"]).split())
+    lines = ["flowchart LR", f"  %% {graph.graph['name']}: {title}"]
     for kind in KINDS:
         nodes = [(n, d) for n, d in graph.nodes(data=True) if d["kind"] == kind]
         if not nodes:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from cmo.findings import Finding
-from cmo.source import Loc, SourceDocument, read_source
+from cmo.source import Loc, SourceDocument, parse_bytes
 from cmo.theory.models import (
     THEORY_SECTIONS,
     AllOf,
@@ -85,9 +85,9 @@ class LoadedFile:
         return self.doc.finding(code, message, loc, key=key)
 
 
-def load_file(path: Path, display: str) -> LoadedFile:
+def load_file(path: Path, display: str, kind_hint: FileKind | None = None) -> LoadedFile:
     raw = path.read_bytes()
-    doc = read_source(path, display)
+    doc = parse_bytes(raw, display)
     loaded = LoadedFile(path=path, display=display, sha256=hashlib.sha256(raw).hexdigest(), doc=doc)
     loaded.findings.extend(doc.findings)
     if doc.data is None:
@@ -104,7 +104,10 @@ def load_file(path: Path, display: str) -> LoadedFile:
             )
         )
         return loaded
-    if ("indicators" in doc.data or "measurement_points" in doc.data) and "id" not in doc.data:
+    by_content = (
+        "indicators" in doc.data or "measurement_points" in doc.data
+    ) and "id" not in doc.data
+    if kind_hint == "indicators" or (kind_hint is None and by_content):
         loaded.kind = "indicators"
         _validate(loaded, IndicatorFile, INDICATOR_SECTIONS)
     else:
@@ -128,11 +131,14 @@ def _validate(loaded: LoadedFile, cls: type[BaseModel], sections: dict[str, str]
     # Set aside the items with errors, and unknown top-level keys; validate what remains.
     bad_items: dict[str, set[int]] = {s: set() for s in sections}
     unknown_top: set[str] = set()
+    required = {f.alias or n for n, f in cls.model_fields.items() if f.is_required()}
     for err in errors:
         loc = tuple(err["loc"])
         if len(loc) >= 2 and loc[0] in sections and isinstance(loc[1], int):
             bad_items[str(loc[0])].add(loc[1])
-        elif len(loc) == 1 and err["type"] == "extra_forbidden":
+        elif loc and str(loc[0]) not in sections and str(loc[0]) not in required:
+            # an unknown key, or a broken optional field (version, sources, strategy, ...):
+            # leave it out so that the rest of the file is still checked
             unknown_top.add(str(loc[0]))
     pruned = {k: v for k, v in data.items() if k not in unknown_top}
     for section, bad in bad_items.items():
@@ -168,10 +174,10 @@ def _validate(loaded: LoadedFile, cls: type[BaseModel], sections: dict[str, str]
 
 
 def _schema_findings(doc: SourceDocument, cls: type[BaseModel], errors: list[Any]) -> list[Finding]:
-    merged: dict[tuple[Loc, str], Finding] = {}
+    merged: dict[tuple[str, str], Finding] = {}
     for err in errors:
         raw_loc = tuple(err["loc"])
-        loc, missing_key = _data_loc(doc.data, raw_loc)
+        loc, missing_key = _data_loc(cls, doc.data, raw_loc)
         kind = err["type"]
         text = ""
         if kind == "extra_forbidden":
@@ -199,7 +205,7 @@ def _schema_findings(doc: SourceDocument, cls: type[BaseModel], errors: list[Any
             shown = _show(err.get("input"))
             msg = f"invalid value{shown}: {text}" if shown else f"invalid value: {text}"
             finding = doc.finding("S003", msg, loc)
-        key_ = (loc, finding.code)
+        key_ = (finding.path, finding.code)
         if key_ in merged:
             if finding.code == "S003" and text not in merged[key_].message:
                 old = merged[key_]
@@ -225,19 +231,43 @@ def _show(value: Any) -> str:
     return ""
 
 
-def _data_loc(data: Any, raw: Loc) -> tuple[Loc, str | None]:
-    """Drop union tags from a pydantic ``loc``; return the data path and a missing key."""
-    out: list[str | int] = []
+def _data_loc(cls: type[BaseModel], data: Any, raw: Loc) -> tuple[Loc, str | None]:
+    """Drop union tags from a pydantic ``loc`` by walking the model types alongside it;
+    return the path into the data and, when the last key is absent, that missing key."""
+    parts: list[str | int] = []
+    tp: Any = cls
+    for part in raw:
+        tp = _unwrap(tp)
+        origin = typing.get_origin(tp)
+        if origin in (typing.Union, types.UnionType):
+            # a union member's tag ('compare', 'all', 'int', 'date', ...), not a data key
+            tp = _TAGS.get(str(part))
+            continue
+        parts.append(part)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field_ = next(
+                (f for name, f in tp.model_fields.items() if part in (name, f.alias)), None
+            )
+            tp = field_.annotation if field_ is not None else None
+        elif origin in (list, tuple) and isinstance(part, int):
+            args = typing.get_args(tp)
+            tp = args[0] if origin is list or len(args) != 2 or args[1] is not Ellipsis else None
+            if origin is tuple and len(args) > part:
+                tp = args[part]
+        elif origin is dict:
+            tp = typing.get_args(tp)[1]
+        else:
+            tp = None
     here = data
-    for i, part in enumerate(raw):
-        last = i == len(raw) - 1
+    out: list[str | int] = []
+    for i, part in enumerate(parts):
         found, child = _child(here, part)
-        if found:
-            out.append(part)
-            here = child
-        elif last:
-            return tuple(out), str(part)
-        # else: a union tag such as 'compare' or 'int' — not part of the data
+        if not found:
+            if i == len(parts) - 1:
+                return tuple(out), str(part)
+            break
+        out.append(part)
+        here = child
     return tuple(out), None
 
 

@@ -18,10 +18,13 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    GetJsonSchemaHandler,
     StringConstraints,
     Tag,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 REF_PATTERN = r"^([a-z][a-z0-9_]*\.)?[a-z][a-z0-9_]*$"
@@ -36,13 +39,20 @@ Ref = Annotated[
     StringConstraints(pattern=REF_PATTERN, max_length=129),
     Field(description="A reference to an id; `theory_id.element_id` reaches another theory."),
 ]
+IdRef = Annotated[
+    str,
+    StringConstraints(pattern=ID_PATTERN, max_length=64),
+    Field(description="A reference to an indicator or measurement point id."),
+]
 Scalar = int | float | str | bool
 
 
 class StrictModel(BaseModel):
     """Base of every model: unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_enum_values=False)
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, use_enum_values=False, coerce_numbers_to_str=True
+    )
 
 
 class Text(StrictModel):
@@ -64,6 +74,18 @@ class Text(StrictModel):
         if not any((self.fi, self.sv, self.en)):
             raise ValueError("give the text in at least one language (fi, sv or en)")
         return self
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        return {
+            "anyOf": [
+                {"type": "string", "description": "Finnish text (shorthand for {fi: ...})."},
+                handler.resolve_ref_schema(schema) if "$ref" in schema else schema,
+            ]
+        }
 
     def get(self, lang: str = "fi") -> str:
         """The text in ``lang``, falling back to Finnish, English, Swedish."""
@@ -146,14 +168,14 @@ class ValueLabel(StrictModel):
 class Composite(StrictModel):
     """A composite scale: the indicator's value is computed from item indicators."""
 
-    items: list[Ref] = Field(min_length=2, description="The item indicators (at least two).")
+    items: list[IdRef] = Field(min_length=2, description="The item indicators (at least two).")
     method: Literal["mean", "sum"] = Field("mean", description="How items are combined.")
     min_items: int | None = Field(
         None,
         ge=1,
         description="Fewest answered items needed for a score (default: all items).",
     )
-    reverse: list[Ref] = Field(
+    reverse: list[IdRef] = Field(
         default_factory=list,
         description="Items scored in reverse before combining (min+max−value).",
     )
@@ -223,8 +245,8 @@ class Comparison(StrictModel):
     """A condition on one indicator's value. Give exactly one operator, or a range made of a
     lower (`at_least`/`above`) and/or an upper (`at_most`/`below`) bound."""
 
-    indicator: Ref = Field(description="The indicator compared.")
-    measurement_point: Ref | None = Field(
+    indicator: IdRef = Field(description="The indicator compared.")
+    measurement_point: IdRef | None = Field(
         None, description="Evaluate at this measurement point (default: the case's first)."
     )
     equals: Scalar | None = Field(None, description="Value equals this code or number.")
@@ -323,8 +345,8 @@ class ExpectedDirection(StrEnum):
 class Change(StrictModel):
     """Change of a value between two measurement points (later minus earlier)."""
 
-    from_: Ref = Field(alias="from", description="The earlier measurement point.")
-    to: Ref = Field(description="The later measurement point.")
+    from_: IdRef = Field(alias="from", description="The earlier measurement point.")
+    to: IdRef = Field(description="The later measurement point.")
 
 
 class Source(StrictModel):
@@ -358,8 +380,8 @@ class Mechanism(StrictModel):
     id: Id
     label: Text = Field(description="Name of the mechanism.")
     description: Text | None = Field(None, description="How the mechanism works.")
-    indicator: Ref = Field(description="The indicator (or composite scale) that measures it.")
-    measurement_point: Ref | None = Field(
+    indicator: IdRef = Field(description="The indicator (or composite scale) that measures it.")
+    measurement_point: IdRef | None = Field(
         None, description="Measure the mechanism at this point (default: any, per case)."
     )
 
@@ -370,8 +392,8 @@ class Outcome(StrictModel):
     id: Id
     label: Text = Field(description="Name of the outcome.")
     description: Text | None = Field(None, description="What the outcome means for the client.")
-    indicator: Ref = Field(description="The indicator that measures the outcome.")
-    measurement_point: Ref | None = Field(
+    indicator: IdRef = Field(description="The indicator that measures the outcome.")
+    measurement_point: IdRef | None = Field(
         None, description="Take the outcome at this point (default: the case's last)."
     )
     change: Change | None = Field(
@@ -385,7 +407,9 @@ class Intervention(StrictModel):
     id: Id
     label: Text = Field(description="Name of the intervention.")
     description: Text | None = Field(None, description="What is offered.")
-    indicator: Ref = Field(description="The indicator recording it (e.g. binary: offered or not).")
+    indicator: IdRef = Field(
+        description="The indicator recording it (e.g. binary: offered or not)."
+    )
 
 
 class Chain(StrictModel):
@@ -408,7 +432,7 @@ class Chain(StrictModel):
         ExpectedDirection.POSITIVE,
         description="`positive`: more mechanism, more outcome; `negative`: less outcome.",
     )
-    covariates: list[Ref] = Field(
+    covariates: list[IdRef] = Field(
         default_factory=list, description="Indicators to adjust for in the analysis."
     )
     sources: list[str] = Field(
@@ -437,14 +461,14 @@ class Criterion(StrictModel):
     id: Id
     label: Text = Field(description="Name of the criterion.")
     description: Text | None = Field(None, description="Why the target is what it is.")
-    indicator: Ref = Field(description="The indicator the criterion is about.")
+    indicator: IdRef = Field(description="The indicator the criterion is about.")
     statistic: Statistic = Field(
         description="`share` of cases meeting `counts`, `mean`, or `mean_change`."
     )
     counts: ValueTest | None = Field(
         None, description="For `share`: which values count (default for binary: 1)."
     )
-    measurement_point: Ref | None = Field(
+    measurement_point: IdRef | None = Field(
         None, description="Compute at this measurement point (default: the latest)."
     )
     change: Change | None = Field(None, description="For `mean_change`: between which points.")

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from cmo.theory.models import ALL_MODELS, REF_PATTERN, IndicatorFile, ProgrammeTheory
+from cmo.theory.models import ALL_MODELS, ID_PATTERN, REF_PATTERN, IndicatorFile, ProgrammeTheory
 
 SchemaKind = Literal["theory", "indicators", "settings"]
 SCHEMA_IDS = {
@@ -101,7 +101,8 @@ def reference_markdown() -> str:
         for name, info in model.model_fields.items():
             key = info.alias or name
             tp = _type_name(info.annotation)
-            if any(getattr(m, "pattern", None) == REF_PATTERN for m in info.metadata):
+            patterns = {getattr(m, "pattern", None) for m in info.metadata}
+            if REF_PATTERN in patterns or (ID_PATTERN in patterns and name != "id"):
                 tp = "reference"
             if name == "id":
                 tp = "id"

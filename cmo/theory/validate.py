@@ -20,7 +20,7 @@ from cmo import __version__
 from cmo.errors import InputError
 from cmo.findings import Finding, Severity
 from cmo.theory.checks import run_checks
-from cmo.theory.load import LoadedFile, load_file
+from cmo.theory.load import FileKind, LoadedFile, load_file
 from cmo.theory.models import IndicatorFile, ProgrammeTheory
 from cmo.workspace import SETTINGS_FILE, Workspace, find_workspace, load_workspace
 
@@ -72,6 +72,8 @@ class ValidationResult:
     strict: bool = False
     #: Files the user named (the rest were loaded from the workspace for references).
     targets: list[str] = field(default_factory=list)
+    #: Errors in workspace files that were read for references but not asked about.
+    other_errors: int = 0
 
     @property
     def errors(self) -> list[Finding]:
@@ -158,6 +160,7 @@ class ValidationResult:
             "chains": sum(len(t.chains) for t in self.theories),
             "errors": len(self.errors),
             "warnings": len(self.warnings),
+            "errors_in_other_files": self.other_errors,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -226,7 +229,7 @@ def validate(
             if folder.is_dir():
                 context.extend(_yaml_files(folder))
     ordered = _unique([*targets, *context])
-    files = [load_file(p, _display(p)) for p in ordered]
+    files = [load_file(p, _display(p), _kind_hint(p, ws)) for p in ordered]
     findings: list[Finding] = [f for lf in files for f in lf.findings]
     langs = (
         list(languages)
@@ -234,14 +237,30 @@ def validate(
         else (list(ws.settings.languages) if ws else ["fi", "en"])
     )
     findings.extend(run_checks(files, langs))
-    findings = sorted(set(findings), key=Finding.sort_key)
+    # Report on the files asked about; the rest of the workspace only lends its references.
+    wanted = {_display(p) for p in _unique(targets)}
+    mine = sorted({f for f in findings if f.file in wanted}, key=Finding.sort_key)
+    others = {f for f in findings if f.file not in wanted}
     return ValidationResult(
         files=files,
-        findings=findings,
+        findings=mine,
         workspace=ws,
         strict=strict,
-        targets=[_display(p) for p in _unique(targets)],
+        targets=sorted(wanted),
+        other_errors=sum(f.severity is Severity.ERROR for f in others),
     )
+
+
+def _kind_hint(path: Path, ws: Workspace | None) -> FileKind | None:
+    """Files in the workspace's indicator or theory folder are of that kind."""
+    if ws is None:
+        return None
+    here = path.resolve()
+    if ws.indicators_dir.resolve() in here.parents:
+        return "indicators"
+    if ws.theories_dir.resolve() in here.parents:
+        return "theory"
+    return None
 
 
 def _yaml_files(path: Path) -> list[Path]:

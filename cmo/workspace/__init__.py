@@ -21,8 +21,8 @@ from cmo.workspace.settings import (
 __all__ = [
     "SETTINGS_FILE",
     "InitResult",
-    "PseudonymKey",
     "Office",
+    "PseudonymKey",
     "Settings",
     "Workspace",
     "find_workspace",
