@@ -252,3 +252,14 @@ def test_init_on_a_file_is_a_usage_error(cmo, tmp_path: Path) -> None:
     (tmp_path / "f").write_text("x")
     run = cmo("init", str(tmp_path / "f"), cwd=tmp_path)
     assert run.exit_code == 2 and "not a folder" in run.stderr
+
+
+def test_init_keeps_state_out_of_git_even_with_an_existing_gitignore(cmo, tmp_path: Path) -> None:
+    target = tmp_path / "w"
+    target.mkdir()
+    (target / ".gitignore").write_text("node_modules/\n", encoding="utf-8")
+    assert cmo("init", str(target), cwd=tmp_path).exit_code == 0
+    lines = (target / ".gitignore").read_text().splitlines()
+    assert "node_modules/" in lines
+    assert ".cmo/" in lines
+    assert (target / ".cmo" / ".gitignore").read_text().splitlines()[-1] == "*"

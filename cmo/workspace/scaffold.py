@@ -122,10 +122,20 @@ def init_workspace(root: Path, *, name: str | None = None) -> InitResult:
     if not gitignore.exists():
         gitignore.write_text(_GITIGNORE, encoding="utf-8")
         result.created.append(gitignore)
+    else:
+        have = gitignore.read_text(encoding="utf-8").splitlines()
+        missing = [ln for ln in _GITIGNORE.splitlines() if ln and ln not in have]
+        if any(not ln.startswith("#") for ln in missing):
+            with gitignore.open("a", encoding="utf-8") as fh:
+                fh.write("\n" + "\n".join(missing) + "\n")
     state = root / ".cmo"
     state.mkdir(exist_ok=True)
+    # Belt and braces: the state folder ignores itself even if the root .gitignore is lost.
+    (state / ".gitignore").write_text("# cmo local state: never commit\n*\n", encoding="utf-8")
     key = state / "pseudonymisation.key"
-    if not key.exists():
+    if key.exists():
+        os.chmod(key, 0o600)
+    else:
         write_key(key)
     result.key_file = key
     return result
