@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck contracts pytest docs schemas clean
+.PHONY: demo test lint typecheck contracts pytest docs schemas examples clean
 
 $(VENV)/.installed-run: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,9 +16,16 @@ $(VENV)/.installed-test: pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(VENV)/.installed-run $@
 
+OFFICES := rovaniemi kemi tornio kemijarvi sodankyla inari kittila
+
 demo: $(VENV)/.installed-run
 	$(BIN)/cmo validate
 	$(BIN)/cmo summary --lang en
+	test -f .cmo/pseudonymisation.key || $(BIN)/cmo key create
+	for office in $(OFFICES); do \
+	  $(BIN)/cmo collect --office $$office examples/$$office/* || exit $$?; \
+	done
+	$(BIN)/cmo batches
 
 test: $(VENV)/.installed-test lint typecheck contracts pytest
 
@@ -39,6 +46,9 @@ pytest: $(VENV)/.installed-test
 docs: $(VENV)/.installed-run
 	$(BIN)/python -m cmo.findings > docs/findings.md
 	$(BIN)/python -m cmo.theory.schema > docs/theory-reference.md
+
+examples: $(VENV)/.installed-test
+	$(BIN)/python examples/generate.py
 
 schemas: $(VENV)/.installed-run
 	for kind in theory indicators settings; do $(BIN)/cmo schema $$kind > schemas/$$kind.schema.json; done

@@ -218,9 +218,11 @@ def _read_workbook(source: Source, sheet: str | None) -> None:
     source.sheet = chosen
     rows = book.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
     text_rows = [[_cell_text(v).strip() for v in row] for row in rows]
-    start = next((i for i, row in enumerate(text_rows) if any(row)), None)
+    # The header is the first row with at least two filled cells: a title line above the
+    # table (common in hand-kept workbooks) is skipped.
+    start = next((i for i, row in enumerate(text_rows) if sum(1 for v in row if v) >= 2), None)
     if start is None:
-        raise InputError(f"{source.path}: sheet '{chosen}' is empty")
+        raise InputError(f"{source.path}: sheet '{chosen}' has no table (no header row)")
     source.header_row = start + 1
     headers = text_rows[start]
     width = max((len(r) for r in text_rows[start:]), default=len(headers))

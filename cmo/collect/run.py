@@ -264,7 +264,7 @@ def _collect_all(
     lookup = existing if existing is not None else store
     try:
         for source in sources:
-            done = _unchanged(lookup, office, source)
+            done = _unchanged(lookup, office, source, period)
             if done is not None and not replace:
                 reports.append(done)
                 continue
@@ -299,9 +299,11 @@ def _collect_all(
     return reports
 
 
-def _unchanged(store: Store, office: str, source: Source) -> FileReport | None:
+def _unchanged(store: Store, office: str, source: Source, period: str | None) -> FileReport | None:
     """If this very file (same SHA-256) was collected for the office, report it unchanged."""
-    batches = [b for b in store.batches(office=office) if b.source_sha256 == source.sha256]
+    batches = [
+        b for b in store.batches(office=office, period=period) if b.source_sha256 == source.sha256
+    ]
     if not batches:
         return None
     report = FileReport(
