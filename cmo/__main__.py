@@ -1,0 +1,5 @@
+"""``python -m cmo`` runs the command-line interface."""
+
+from cmo.cli import main
+
+main()
