@@ -206,10 +206,11 @@ def collect(
         import duckdb
 
         store = Store(Path(":memory:"), duckdb.connect(":memory:"), read_only=False)
+        store.configure(ws.store_path.parent / "tmp", ws.settings.memory_limit)
         store._ensure_schema()
         existing = _existing_store(ws)
     else:
-        store = open_store(ws.store_path)
+        store = open_store(ws.store_path, memory_limit=ws.settings.memory_limit)
         existing = None
     with store:
         reports = _collect_all(
@@ -293,10 +294,14 @@ def _collect_all(
             return reports
         if progress:
             progress("storing", None)
+        # Stored rows carry their source row number, so their order does not matter: let
+        # DuckDB write in parallel.
+        store.con.execute("SET preserve_insertion_order = false")
         with store.transaction():
             for _source, prep in prepared:
                 _store_prepared(store, office, prep)
             _fault_point("before-commit")
+        store.con.execute("SET preserve_insertion_order = true")
     finally:
         if existing is not None:
             existing.close()
@@ -432,10 +437,13 @@ def _prepare(
         _set_key(con, key)
         try:
             try:
-                _execute(con, sql, f"reading {source.name}", progress)
+                _execute_all(con, sql, f"reading {source.name}", progress)
             except _NeedsSerialScan:
-                sql = sql.replace("null_padding=true,", "null_padding=true, parallel=false,")
-                _execute(con, sql, f"reading {source.name}", progress)
+                sql = [
+                    q.replace("null_padding=true,", "null_padding=true, parallel=false,")
+                    for q in sql
+                ]
+                _execute_all(con, sql, f"reading {source.name}", progress)
         except InputError as exc:
             raise InputError(f"{source.path}: {exc.message}", hint=exc.hint) from None
         finally:
@@ -478,7 +486,8 @@ def _scan_sql(
     encoding: str,
     raw_cols: dict[int, str],
 ) -> str:
-    """A FROM clause yielding ``source_row`` and raw text columns ``c0..cN``."""
+    """A FROM clause yielding raw text columns ``c0..cN`` in file order (and, for workbooks,
+    ``source_row``; for CSV the row number comes from the order the rows were read in)."""
     if source.kind == "workbook":
         import pandas as pd
 
@@ -492,15 +501,19 @@ def _scan_sql(
         )
         name = f"cmo_book_{next(_scan_ids)}"
         con.register(name, frame)
-        return f"(SELECT * FROM {name})"
+        return name
     columns = ", ".join(f"{sql_str(c)}: 'VARCHAR'" for c in raw_cols.values())
     delim = sql_str(source.delimiter or ";")
     return (
-        f"(SELECT row_number() OVER () + {source.header_row} AS source_row, * FROM "
         f"read_csv({sql_str(str(path))}, delim={delim}, header=false, "
         f"skip={source.header_row}, quote='\"', escape='\"', encoding={sql_str(encoding)}, "
-        f"null_padding=true, columns={{{columns}}}, auto_detect=false))"
+        f"null_padding=true, columns={{{columns}}}, auto_detect=false)"
     )
+
+
+def _hetu_sql(text: str) -> str:
+    """True when the text holds a personal identity code (no code is shorter than 11)."""
+    return f"(length({text}) >= 11 AND regexp_matches({text}, '{HETU_PATTERN}'))"
 
 
 def _checked_sql(
@@ -513,42 +526,58 @@ def _checked_sql(
     scan: str,
     source: Source,
     raw_cols: dict[int, str],
-) -> tuple[str, _Prepared]:
+) -> tuple[list[str], _Prepared]:
+    """The statements that build ``table``: one row per data row with pseudonymous keys, typed
+    values, a reason column per checked cell, and ``quarantined``.
+
+    A value's type and its quarantine reason depend only on its text, so they are computed once
+    per distinct text of a column (a small dictionary table) and joined back: an export has
+    a million rows but only a handful of different answers per question.
+    """
     extra = mapping.values if mapping else {}
-    a: list[str] = ["source_row"]  # step A: from the raw scan
-    b: list[str] = []  # step B: parts computed from A
-    c: list[str] = ["source_row"]  # step C: values and reasons
-    reasons: list[tuple[str, str | None, str | None]] = []
     roles = plan.roles
+    a: list[str] = []  # step A: from the raw scan — keys hashed at once, texts trimmed
+    c: list[str] = []  # step C: rows with values and reasons, joined from dictionaries
+    joins: list[str] = []
+    dicts: list[str] = []
+    reasons: list[tuple[str, str | None, str | None]] = []
+    if source.kind == "workbook":
+        a.append("source_row")
+        c.append("a.source_row")
+    else:
+        c.append(f"a.rowid + {source.header_row + 1} AS source_row")
     id_role = {"case": "client_id", "worker": "worker_id"}.get(level)
     for role, out in (("client_id", "case_key"), ("worker_id", "worker_key")):
         if role in roles:
             text = f"NULLIF(trim({ident(raw_cols[roles[role]])}), '')"
             a.append(f"{_pseudonym_sql(text)} AS {out}")
-            c.append(out)
+            c.append(f"a.{out}")
             if role == id_role:
-                c.append(f"CASE WHEN {out} IS NULL THEN 'missing_id' END AS {out}__reason")
+                c.append(f"CASE WHEN a.{out} IS NULL THEN 'missing_id' END AS {out}__reason")
                 reasons.append((f"{out}__reason", source.headers[roles[role]], None))
-    if level != "office" and "worker_id" not in roles and level == "case":
+    if level == "case" and "worker_id" not in roles:
         c.append("NULL::VARCHAR AS worker_key")
     specs: dict[str, tuple[str, ValueSQL, str | None, str | None]] = {}
+    source_col: dict[str, int] = {}
     if "measurement_point" in roles:
         i = roles["measurement_point"]
         words = point_labels(fw.points)
         words.update({str(k): str(v) for k, v in extra.get("measurement_point", {}).items()})
+        source_col["mp"] = i
         specs["mp"] = (
             "measurement_point",
-            point_sql(ident(raw_cols[i]), "mp", words),
+            point_sql(ident("mp_r"), "mp", words),
             source.headers[i],
             None,
         )
     if "measured_on" in roles and level == "case":
         i = roles["measured_on"]
         t = ident("md_t")
+        source_col["md"] = i
         specs["md"] = (
             "measured_on",
             ValueSQL(
-                text=f"NULLIF(trim({ident(raw_cols[i])}), '')",
+                text=f"NULLIF(trim({ident('md_r')}), '')",
                 parts={"md_d": date_sql(t)},
                 value=ident("md_d"),
                 reason=f"CASE WHEN {t} IS NOT NULL AND {ident('md_d')} IS NULL "
@@ -562,62 +591,82 @@ def _checked_sql(
     for n, (ind_id, i) in enumerate(sorted(plan.indicators.items(), key=lambda x: x[1])):
         ind = fw.indicators[ind_id]
         prefix = f"p{n}"
+        source_col[prefix] = i
         specs[prefix] = (
             f"{prefix}_val",
-            value_sql(ident(raw_cols[i]), ind, prefix, extra.get(ind_id)),
+            value_sql(ident(f"{prefix}_r"), ind, prefix, extra.get(ind_id)),
             source.headers[i],
             ind_id,
         )
         columns[ind_id] = f"{prefix}_val"
         sql_types[ind_id] = SQL_TYPES[ind.type]
     for prefix, (out, spec, column, indicator) in specs.items():
-        a.append(f"{spec.text} AS {ident(prefix + '_t')}")
-        b.extend(f"{expr} AS {ident(name)}" for name, expr in spec.parts.items())
-        c.append(f"{spec.value} AS {ident(out)}")
-        c.append(f"{spec.reason} AS {ident(prefix + '__reason')}")
-        c.append(f"{ident(prefix + '_t')} AS {ident(prefix + '__text')}")
+        r, t = ident(prefix + "_r"), ident(prefix + "_t")
+        a.append(f"{ident(raw_cols[source_col[prefix]])} AS {r}")
+        d = f"{table}_d{prefix}"
+        parts = "".join(f", {expr} AS {ident(name)}" for name, expr in spec.parts.items())
+        dicts.append(
+            f"CREATE TEMP TABLE {d} AS SELECT {r}, {t}, {spec.value} AS {ident(out)}, "
+            f"{spec.reason} AS {ident(prefix + '__reason')} FROM "
+            f"(SELECT *{parts} FROM (SELECT {r}, {spec.text} AS {t} FROM "
+            f"(SELECT DISTINCT {r} FROM {table}_a WHERE {r} IS NOT NULL)))"
+        )
+        joins.append(f"LEFT JOIN {d} ON a.{r} = {d}.{r}")
+        c.append(f"{d}.{ident(out)}")
+        c.append(f"{d}.{ident(prefix + '__reason')}")
+        c.append(f"{d}.{t} AS {ident(prefix + '__text')}")
         reasons.append((f"{prefix}__reason", column, indicator))
-    # Period
     if "period" in roles:
         i = roles["period"]
         a.append(f"NULLIF(trim({ident(raw_cols[i])}), '') AS period")
-        c.append("period")
-        c.append("CASE WHEN period IS NULL THEN 'missing_period' END AS period__reason")
+        c.append("a.period")
+        c.append("CASE WHEN a.period IS NULL THEN 'missing_period' END AS period__reason")
         reasons.append(("period__reason", source.headers[i], None))
     else:
-        a.append(f"{sql_str(period or '')} AS period")
-        c.append("period")
+        c.append(f"{sql_str(period or '')} AS period")
     # Free-text columns are not stored, but a personal identity code in them is reported.
     for header, _why in plan.dropped:
-        idxs = [i for i, h in enumerate(source.headers) if h == header]
-        for i in idxs:
+        for i in (i for i, h in enumerate(source.headers) if h == header):
             name = f"x{i}"
-            a.append(
-                f"regexp_matches(coalesce({ident(raw_cols[i])}, ''), '{HETU_PATTERN}') "
-                f"AS {ident(name + '_h')}"
-            )
+            a.append(f"coalesce({_hetu_sql(ident(raw_cols[i]))}, false) AS {ident(name + '_h')}")
             c.append(
-                f"CASE WHEN {ident(name + '_h')} THEN 'personal_identity_code' END "
+                f"CASE WHEN a.{ident(name + '_h')} THEN 'personal_identity_code' END "
                 f"AS {ident(name + '__reason')}"
             )
             c.append(f"NULL::VARCHAR AS {ident(name + '__text')}")
             reasons.append((f"{name}__reason", header, None))
-    keys = {"case": "case_key", "worker": "worker_key"}.get(level)
-    mp = ident("measurement_point") if "mp" in specs else "NULL"
-    inner = f"SELECT {', '.join(a)} FROM {scan}"
-    middle = f"SELECT *{''.join(', ' + x for x in b)} FROM ({inner})"
-    checked = f"SELECT {', '.join(c)} FROM ({middle})"
     reason_list = [ident(r[0]) for r in reasons]
-    first_reason = f"coalesce({', '.join(reason_list)})" if reason_list else "NULL"
-    partition = ", ".join(x for x in ("period", keys, mp) if x and x != "NULL") or "period"
-    dup_key_ok = f"{keys} IS NOT NULL AND " if keys else ""
-    final = (
-        f"SELECT *, CASE WHEN {first_reason} IS NULL AND {dup_key_ok}row_number() OVER "
-        f"(PARTITION BY {partition}, ({first_reason} IS NULL) ORDER BY source_row) > 1 "
-        f"THEN 'duplicate_row' END AS dup__reason FROM ({checked})"
-    )
+    first_reason = f"coalesce({', '.join(reason_list)})" if reason_list else "NULL::VARCHAR"
+    keys = {"case": "case_key", "worker": "worker_key"}.get(level)
+    same = ["c.period = f.period"]
+    group = ["period"]
+    if keys:
+        same.append(f"c.{keys} = f.{keys}")
+        group.append(keys)
+    if "mp" in specs:
+        same.append("c.measurement_point IS NOT DISTINCT FROM f.measurement_point")
+        group.append("measurement_point")
+    if not a:
+        a.append("1 AS one")
+    sql = [
+        f"CREATE TEMP TABLE {table}_a AS SELECT {', '.join(a)} FROM {scan}",
+        *dicts,
+        f"CREATE TEMP TABLE {table}_c AS SELECT * , {first_reason} AS first__reason FROM "
+        f"(SELECT {', '.join(c)} FROM {table}_a a {' '.join(joins)})",
+        f"DROP TABLE {table}_a",
+        *(f"DROP TABLE {table}_d{prefix}" for prefix in specs),
+        # Duplicates: the same key and measurement point again in a period (the first row of
+        # each group is kept). Rows already quarantined for another reason do not count.
+        f"CREATE TEMP TABLE {table} AS WITH f AS (SELECT {', '.join(group)}, "
+        f"min(source_row) AS first_row FROM {table}_c WHERE first__reason IS NULL"
+        f"{f' AND {keys} IS NOT NULL' if keys else ''} GROUP BY ALL HAVING count(*) > 1) "
+        f"SELECT c.* EXCLUDE (first__reason), CASE WHEN c.first__reason IS NULL AND "
+        f"c.source_row > f.first_row THEN 'duplicate_row' END AS dup__reason, "
+        f"(c.first__reason IS NOT NULL OR dup__reason IS NOT NULL) AS quarantined "
+        f"FROM {table}_c c LEFT JOIN f ON {' AND '.join(same)}",
+        f"DROP TABLE {table}_c",
+    ]
     reasons.append(("dup__reason", None, None))
-    sql = f"CREATE TEMP TABLE {table} AS {final}"
     prepared = _Prepared(
         report=FileReport("", "", "", level, ""),
         table=table,
@@ -627,6 +676,16 @@ def _checked_sql(
         reason_columns=reasons,
     )
     return sql, prepared
+
+
+def _execute_all(
+    con: duckdb.DuckDBPyConnection,
+    statements: list[str],
+    stage: str,
+    progress: Progress | None,
+) -> None:
+    for n, statement in enumerate(statements):
+        _execute(con, statement, f"{stage} ({n + 1}/{len(statements)})", progress)
 
 
 def _execute(
@@ -689,10 +748,6 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str) -> None:
 
 
 def _summarise(con: duckdb.DuckDBPyConnection, prep: _Prepared, source: Source) -> None:
-    reasons = [r[0] for r in prep.reason_columns]
-    any_reason = " OR ".join(f"{ident(r)} IS NOT NULL" for r in reasons) or "FALSE"
-    con.execute(f"ALTER TABLE {prep.table} ADD COLUMN quarantined BOOLEAN")
-    con.execute(f"UPDATE {prep.table} SET quarantined = ({any_reason})")
     rows = con.execute(
         f"SELECT period, count(*), count(*) FILTER (WHERE NOT quarantined), "
         f"count(*) FILTER (WHERE quarantined) FROM {prep.table} GROUP BY period "

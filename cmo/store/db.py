@@ -142,8 +142,15 @@ def _busy_message(path: Path, exc: Exception) -> str:
     return f"{path}: the store is in use by another program{who}"
 
 
-def open_store(path: Path, *, read_only: bool = False, create: bool = True) -> Store:
-    """Open (and if needed create) the store at ``path``."""
+def open_store(
+    path: Path,
+    *,
+    read_only: bool = False,
+    create: bool = True,
+    memory_limit: str | None = None,
+) -> Store:
+    """Open (and if needed create) the store at ``path``. Temporary files go to the private
+    folder ``tmp`` beside it, and ``memory_limit`` bounds the memory DuckDB may use."""
     import duckdb
 
     if read_only and not path.exists():
@@ -163,6 +170,7 @@ def open_store(path: Path, *, read_only: bool = False, create: bool = True) -> S
             ) from None
         raise StoreError(f"{path}: cannot open the store ({exc})") from None
     store = Store(path, con, read_only=read_only)
+    store.configure(path.parent / "tmp", memory_limit)
     if not read_only:
         store._ensure_schema()
     return store
@@ -175,6 +183,18 @@ class Store:
         self.path = path
         self.con = con
         self.read_only = read_only
+        # DuckDB would draw its own progress bar on stdout, into JSON output: cmo reports
+        # progress itself (query_progress) where it wants to.
+        con.execute("SET enable_progress_bar = false")
+        con.execute("SET enable_progress_bar_print = false")
+
+    def configure(self, scratch: Path, memory_limit: str | None) -> None:
+        """Where DuckDB may spill (a private folder, never the current directory) and how
+        much memory it may use."""
+        scratch.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.con.execute(f"SET temp_directory = '{str(scratch).replace(chr(39), chr(39) * 2)}'")
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = '{memory_limit}'")
 
     def __enter__(self) -> Store:
         return self

@@ -54,6 +54,12 @@ class Settings(BaseModel):
     min_cases: int = Field(
         30, ge=2, description="Fewest cases for a chain test; fewer gives 'insufficient data'."
     )
+    memory_limit: str = Field(
+        "2GB",
+        pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="Memory the database may use while collecting and analysing (e.g. `2GB`); "
+        "beyond it, work spills to temporary files in `.cmo/tmp`.",
+    )
     offices: list[Office] = Field(default_factory=list, description="The social offices.")
     mappings: str = Field(
         "mappings",
