@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -45,7 +44,8 @@ COPY (
     CASE WHEN i % 10 = 0 THEN 'ei' ELSE 'kyllä' END AS "Asiakassuunnitelma",
     CASE WHEN i % 3 = 0 THEN 'kyllä' ELSE 'ei' END AS "Jalkautuva työ",
     ['täysin eri mieltä', 'jokseenkin eri mieltä', 'ei samaa eikä eri mieltä',
-     'jokseenkin samaa mieltä', 'täysin samaa mieltä'][1 + (i * 7) % 5] AS "Tasavertainen kohtaaminen",
+     'jokseenkin samaa mieltä', 'täysin samaa mieltä'][1 + (i * 7) % 5]
+      AS "Tasavertainen kohtaaminen",
     (1 + (i * 3) % 5)::VARCHAR AS "Tuli kuulluksi",
     CASE WHEN i % 211 = 0 THEN '6' ELSE (1 + (i * 11) % 5)::VARCHAR END AS "Osallisuus",
     (1 + (i * 13) % 5)::VARCHAR AS "Luottamus",
@@ -58,16 +58,17 @@ COPY (
 """
 
 BASELINE = """
-import duckdb, sys, time
+import duckdb, resource, sys, time
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 t = time.perf_counter()
 con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?, delim=';', header=true, all_varchar=true)",
             [sys.argv[1]])
-print(time.perf_counter() - t)
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 COLLECT = """
-import sys, time
+import resource, sys, time
 from pathlib import Path
 from cmo.collect import collect
 from cmo.workspace import load_workspace
@@ -77,21 +78,21 @@ result = collect(ws, "bench", [Path(sys.argv[2])])
 elapsed = time.perf_counter() - t
 f = result.files[0]
 assert f.rows_in == f.rows_accepted + f.rows_quarantined
-print(elapsed, f.rows_in, f.rows_accepted, f.rows_quarantined)
+print(elapsed, f.rows_in, f.rows_accepted, f.rows_quarantined,
+      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
 def run(code: str, *args: str) -> tuple[list[str], float]:
-    """Run code in a fresh interpreter; return its printed words and its peak RSS in MiB."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          check=False)
+    """Run code in a fresh interpreter; return its printed words (the last one, its own
+    peak resident memory in KiB, is converted to MiB)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False
+    )
     if proc.returncode != 0:
         sys.exit(proc.stderr)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the maximum over all children so far: run sizes in ascending
-    # order, and report the larger of before/after (a fresh child cannot lower it).
-    return proc.stdout.split(), max(peak, before) / 1024
+    words = proc.stdout.split()
+    return words[:-1], int(words[-1]) / 1024
 
 
 def bench(rows: int, keep: bool) -> dict[str, float]:
@@ -115,17 +116,28 @@ def bench(rows: int, keep: bool) -> dict[str, float]:
         out, collect_mem = run(COLLECT, str(ws), str(data))
         collect_s, n_in, ok, bad = float(out[0]), int(out[1]), int(out[2]), int(out[3])
         base_s = float(base_s)
-        print(f"  baseline  DuckDB read_csv   {base_s:7.2f} s  {rows / base_s:>12,.0f} rows/s"
-              f"  peak {base_mem:7,.0f} MiB")
-        print(f"  collect   cmo collect       {collect_s:7.2f} s  {rows / collect_s:>12,.0f} rows/s"
-              f"  peak {collect_mem:7,.0f} MiB")
-        print(f"  ratio     collect/baseline  {collect_s / base_s:7.2f} ×   "
-              f"(rows in {n_in:,} = accepted {ok:,} + quarantined {bad:,})")
+        print(
+            f"  baseline  DuckDB read_csv   {base_s:7.2f} s  {rows / base_s:>12,.0f} rows/s"
+            f"  peak {base_mem:7,.0f} MiB"
+        )
+        print(
+            f"  collect   cmo collect       {collect_s:7.2f} s  {rows / collect_s:>12,.0f} rows/s"
+            f"  peak {collect_mem:7,.0f} MiB"
+        )
+        print(
+            f"  ratio     collect/baseline  {collect_s / base_s:7.2f} ×   "
+            f"(rows in {n_in:,} = accepted {ok:,} + quarantined {bad:,})"
+        )
         store = ws / ".cmo" / "store.duckdb"
         print(f"  store     {store.stat().st_size / 1e6:,.0f} MB")
-        return {"rows": rows, "baseline_s": base_s, "collect_s": collect_s,
-                "ratio": collect_s / base_s, "collect_peak_mib": collect_mem,
-                "baseline_peak_mib": base_mem}
+        return {
+            "rows": rows,
+            "baseline_s": base_s,
+            "collect_s": collect_s,
+            "ratio": collect_s / base_s,
+            "collect_peak_mib": collect_mem,
+            "baseline_peak_mib": base_mem,
+        }
     finally:
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -133,8 +145,12 @@ def bench(rows: int, keep: bool) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, action="append",
-                        help="rows per size (repeatable; default 1,000,000 and 10,000,000)")
+    parser.add_argument(
+        "--rows",
+        type=int,
+        action="append",
+        help="rows per size (repeatable; default 1,000,000 and 10,000,000)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()

@@ -12,7 +12,7 @@ from .collect_helpers import make_workspace, write
 
 # Personal identity codes with valid check characters (one with a 2023 century sign) and
 # distinctive client/worker numbers that cannot occur by chance in the store's bytes.
-HETUS = ["131052-308T", "010594Y9021", "290200A1239", "311299-999P"]
+HETUS = ["131052-308T", "010594Y9021", "290200A1239", "311299-999E"]
 CLIENT_IDS = ["ZQX-ASIAKAS-4471", "ZQX-ASIAKAS-9902"]
 WORKER_IDS = ["ZQX-TT-0815"]
 

@@ -3,7 +3,10 @@ fit. Everything here builds DuckDB expressions; nothing touches data row by row 
 
 from __future__ import annotations
 
+import contextlib
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from cmo.text import normalise
 from cmo.theory.models import Indicator, IndicatorType
@@ -36,6 +39,49 @@ BINARY_WORDS = {
 
 #: A Finnish personal identity code anywhere in a text (century signs of 2023 included).
 HETU_PATTERN = r"[0-3][0-9][01][0-9][0-9]{2}[-+A-FYXWVUa-fyxwvu][0-9]{3}[0-9A-Ya-y]"
+
+
+def contains_identity_code(text: str | None) -> bool:
+    """Whether the text holds a valid Finnish personal identity code (python-stdnum decides;
+    temporary codes, individual numbers 900–999, count too)."""
+    if not text:
+        return False
+    from stdnum.fi import hetu
+
+    return any(
+        hetu.is_valid(match.group(0).upper(), allow_temporary=True)
+        for match in _HETU_RE.finditer(text)
+    )
+
+
+_HETU_RE = re.compile(HETU_PATTERN)
+
+
+def hetu_sql(text: str) -> str:
+    """SQL: the text holds a personal identity code. The pattern is a cheap filter in the
+    database; :func:`contains_identity_code` (registered as ``cmo_is_hetu``) validates the few
+    candidates with python-stdnum."""
+    return (
+        f"(length({text}) >= 11 AND regexp_matches({text}, '{HETU_PATTERN}') "
+        f"AND cmo_is_hetu({text}))"
+    )
+
+
+def register_functions(con: Any) -> None:
+    """Register the Python functions the SQL above calls (once per connection)."""
+    import duckdb
+
+    # already registered on this connection: nothing to do
+    with contextlib.suppress(duckdb.CatalogException, duckdb.NotImplementedException):
+        con.create_function(
+            "cmo_is_hetu",
+            contains_identity_code,
+            ["VARCHAR"],
+            "BOOLEAN",
+            null_handling="special",
+            side_effects=False,
+        )
+
 
 SQL_TYPES = {
     IndicatorType.LIKERT: "SMALLINT",
@@ -122,7 +168,7 @@ def value_sql(
     """SQL for the raw text column ``raw`` holding indicator ``ind``."""
     v = ident(f"{prefix}_t")
     h, n, m, lead = (ident(f"{prefix}_{s}") for s in ("h", "n", "m", "l"))
-    parts = {f"{prefix}_h": f"regexp_matches({v}, '{HETU_PATTERN}')"}
+    parts = {f"{prefix}_h": f"coalesce({hetu_sql(v)}, false)"}
     t = ind.type
     if t in (IndicatorType.LIKERT, IndicatorType.BINARY, IndicatorType.CATEGORY):
         parts[f"{prefix}_m"] = _case_map(norm_sql(v), label_map(ind, extra))

@@ -23,8 +23,10 @@ from cmo.collect.normalise import (
     SQL_TYPES,
     ValueSQL,
     date_sql,
+    hetu_sql,
     ident,
     point_sql,
+    register_functions,
     sql_str,
     value_sql,
 )
@@ -435,6 +437,7 @@ def _prepare(
             table, level, plan, fw, mapping, period, scan, source, raw_cols
         )
         _set_key(con, key)
+        register_functions(con)
         try:
             try:
                 _execute_all(con, sql, f"reading {source.name}", progress)
@@ -509,11 +512,6 @@ def _scan_sql(
         f"skip={source.header_row}, quote='\"', escape='\"', encoding={sql_str(encoding)}, "
         f"null_padding=true, columns={{{columns}}}, auto_detect=false)"
     )
-
-
-def _hetu_sql(text: str) -> str:
-    """True when the text holds a personal identity code (no code is shorter than 11)."""
-    return f"(length({text}) >= 11 AND regexp_matches({text}, '{HETU_PATTERN}'))"
 
 
 def _checked_sql(
@@ -628,7 +626,7 @@ def _checked_sql(
     for header, _why in plan.dropped:
         for i in (i for i, h in enumerate(source.headers) if h == header):
             name = f"x{i}"
-            a.append(f"coalesce({_hetu_sql(ident(raw_cols[i]))}, false) AS {ident(name + '_h')}")
+            a.append(f"coalesce({hetu_sql(ident(raw_cols[i]))}, false) AS {ident(name + '_h')}")
             c.append(
                 f"CASE WHEN a.{ident(name + '_h')} THEN 'personal_identity_code' END "
                 f"AS {ident(name + '__reason')}"
