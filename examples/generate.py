@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -472,6 +473,10 @@ def _fix_zip_times(path: Path) -> None:
             data.append((item.filename, zin.read(item.filename)))
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
         for name, blob in data:
+            if name == "docProps/core.xml":  # openpyxl stamps the time of saving
+                blob = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2026-11-01T00:00:00Z", blob
+                )
             info = zipfile.ZipInfo(name, date_time=(2026, 11, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             zout.writestr(info, blob)
@@ -556,11 +561,11 @@ values:
 """
 
 
-def main() -> None:
+def main(out: Path = ROOT, mappings: Path = ROOT.parent / "mappings") -> None:
     rng = np.random.default_rng(SEED)
     for office in OFFICES:
         sim = simulate(office, rng)
-        folder = ROOT / office.id
+        folder = out / office.id
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.iterdir():
             old.unlink()
@@ -613,9 +618,20 @@ def main() -> None:
             encoding="utf-8",
         )
         write_csv(folder / "toimisto.csv", office_rows(offices), delimiter=";", encoding="cp1252")
-    (ROOT.parent / "mappings").mkdir(exist_ok=True)
-    (ROOT.parent / "mappings" / "kittila.yaml").write_text(KITTILA_MAPPING, encoding="utf-8")
+    mappings.mkdir(parents=True, exist_ok=True)
+    (mappings / "kittila.yaml").write_text(KITTILA_MAPPING, encoding="utf-8")
 
 
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Generate the example exports.")
+    parser.add_argument("--out", type=Path, default=ROOT, help="folder for the offices")
+    parser.add_argument(
+        "--mappings",
+        type=Path,
+        default=ROOT.parent / "mappings",
+        help="folder for the mapping files",
+    )
+    args = parser.parse_args()
+    main(args.out, args.mappings)
