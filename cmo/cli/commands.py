@@ -277,6 +277,47 @@ def key_create() -> None:
     console().print(f"Created {path} (mode 0600). Keep it secret and back it up.", markup=False)
 
 
+class AnalyseFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+@user_errors
+def analyse(
+    theories: list[str] | None = typer.Argument(
+        None, help="Theory ids or files (default: all).", show_default=False
+    ),
+    office: list[str] | None = typer.Option(None, "--office", help="Only these offices."),
+    period: list[str] | None = typer.Option(None, "--period", help="Only these periods."),
+    fmt: AnalyseFormat = typer.Option(AnalyseFormat.table, "--format", "-f", help="Output format."),
+    lang: Lang = typer.Option(Lang.fi, "--lang", help="Language of labels."),
+    min_cases: int | None = typer.Option(
+        None, "--min-cases", min=2, help="Fewest cases for a test (default: cmo.yaml)."
+    ),
+) -> None:
+    """Test each chain: did the mechanism go with the outcome, in which contexts, with what
+    uncertainty; and how each evaluation criterion stands per office and period."""
+    from cmo.analysis import analyse as run
+    from cmo.cli.render import analysis_csv, render_analysis
+
+    ws = _workspace()
+    result = run(
+        ws,
+        theories or [],
+        offices=office or [],
+        periods=period or [],
+        lang=lang.value,
+        min_cases=min_cases,
+    )
+    if fmt is AnalyseFormat.json:
+        print_json(result.to_dict())
+    elif fmt is AnalyseFormat.csv:
+        typer.echo(analysis_csv(result), nl=False)
+    else:
+        render_analysis(console(), result)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(init)
     app.command()(validate)
@@ -286,4 +327,5 @@ def register(app: typer.Typer) -> None:
     app.command()(collect)
     app.command()(batches)
     app.command()(retract)
+    app.command()(analyse)
     app.add_typer(key_app, name="key")

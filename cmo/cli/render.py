@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -245,3 +246,137 @@ def render_batches(out: Any, rows: list[Batch], audits: dict[int, BatchAudit]) -
         "the stored rows" + ("." if balanced else " — ✖ MISMATCH: report this."),
         markup=False,
     )
+
+
+VERDICT_STYLE = {
+    "held": ("✔ held", "green"),
+    "not supported": ("· not supported", "yellow"),
+    "contradicted": ("✖ contradicted", "red"),
+    "insufficient data": ("? insufficient data", "dim"),
+}
+STATUS_MARK = {"met": "✔", "not met": "✖", "uncertain": "~", "no data": "–"}
+
+
+def _effect_text(effect: Any) -> str:
+    if effect is None:
+        return ""
+    est, low, high = effect.per_sd
+    if effect.scale == "log odds":
+        return f"OR/SD {math.exp(est):.2f} [{math.exp(low):.2f}, {math.exp(high):.2f}]"
+    if effect.scale == "log rate":
+        return f"RR/SD {math.exp(est):.2f} [{math.exp(low):.2f}, {math.exp(high):.2f}]"
+    return f"{est:+.2f}/SD [{low:+.2f}, {high:+.2f}]"
+
+
+def render_analysis(out: Any, result: Any) -> None:
+    table = Table(
+        title="What held where (effect per SD of the mechanism, 95% CI)",
+        title_justify="left",
+        show_lines=False,
+    )
+    table.add_column("chain", overflow="fold", max_width=28)
+    table.add_column("context", overflow="fold", max_width=22)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("effect", no_wrap=True)
+    table.add_column("n", justify="right")
+    table.add_column("q", justify="right")
+    for chain in result.chains:
+        first = True
+        for test in chain.tests:
+            word, style = VERDICT_STYLE[test.verdict]
+            q = f"{test.effect.q:.2g}" if test.effect and test.effect.q is not None else ""
+            name = Text(f"{chain.theory}.{chain.chain}" if first else "", style="bold")
+            table.add_row(
+                name,
+                Text(test.label),
+                Text(word, style=style),
+                _effect_text(test.effect),
+                str(test.n),
+                q,
+            )
+            first = False
+    out.print(table)
+    counts = result.verdict_counts()
+    out.print(
+        f"{counts['held']} held, {counts['not supported']} not supported, "
+        f"{counts['contradicted']} contradicted, {counts['insufficient data']} with "
+        f"insufficient data (fewer than {result.settings['min_cases']} cases). q: "
+        "Benjamini–Hochberg adjusted p over all tests of the run.",
+        markup=False,
+    )
+    offices = sorted({c.office for cr in result.criteria for c in cr.cells} - {"all"})
+    if not result.criteria:
+        return
+    crit = Table(
+        title="Criteria by office, latest period (✔ met, ✖ not met, ~ uncertain: the 95% CI "
+        "straddles the target)",
+        title_justify="left",
+        box=None,
+        padding=(0, 1),
+    )
+    crit.add_column("criterion", no_wrap=True, max_width=22)
+    crit.add_column("target", no_wrap=True, min_width=5)
+    for office in [*offices, "all"]:
+        crit.add_column(office[:7], justify="right", no_wrap=True, min_width=7)
+    for cr in result.criteria:
+        target = " ".join(
+            f"{'≥' if k == 'at_least' else '≤'}{v:g}" for k, v in cr.target.items() if v is not None
+        )
+        latest: dict[str, Any] = {}
+        for cell in cr.cells:
+            if cell.office not in latest or cell.period > latest[cell.office].period:
+                latest[cell.office] = cell
+        cells = []
+        for office in [*offices, "all"]:
+            cell = latest.get(office)
+            if cell is None or cell.estimate is None:
+                cells.append("–")
+            else:
+                value = (
+                    f"{cell.estimate:.0%}" if cr.statistic == "share" else f"{cell.estimate:.2f}"
+                )
+                cells.append(f"{STATUS_MARK[cell.status]} {value}")
+        crit.add_row(Text(cr.criterion[:22]), target, *cells)
+    out.print(crit)
+
+
+def analysis_csv(result: Any) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(
+        [
+            "theory",
+            "chain",
+            "context",
+            "verdict",
+            "n",
+            "n_offices",
+            "estimate",
+            "ci_low",
+            "ci_high",
+            "per_sd",
+            "per_sd_ci_low",
+            "per_sd_ci_high",
+            "p",
+            "q",
+            "scale",
+            "model",
+            "reason",
+            "why",
+        ]
+    )
+    for chain in result.chains:
+        for t in chain.tests:
+            e = t.effect
+            numbers = (
+                [e.estimate, e.ci_low, e.ci_high, *e.per_sd, e.p, e.q, e.scale, e.model, e.reason]
+                if e
+                else [""] * 11
+            )
+            writer.writerow(
+                [chain.theory, chain.chain, t.context, t.verdict, t.n, t.n_offices, *numbers, t.why]
+            )
+    return buffer.getvalue()

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from cmo.store.sql import ident, sql_str
 from cmo.text import normalise
 from cmo.theory.models import Indicator, IndicatorType
 
@@ -91,14 +92,6 @@ SQL_TYPES = {
     IndicatorType.CATEGORY: "VARCHAR",
     IndicatorType.DATE: "DATE",
 }
-
-
-def sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def norm_sql(expr: str) -> str:

@@ -24,15 +24,14 @@ from cmo.collect.normalise import (
     ValueSQL,
     date_sql,
     hetu_sql,
-    ident,
     point_sql,
     register_functions,
-    sql_str,
     value_sql,
 )
 from cmo.collect.readers import Source, duckdb_readable, open_source
 from cmo.errors import InputError, WorkspaceError
 from cmo.store import LEVEL_TABLES, Batch, Store, open_store
+from cmo.store.sql import ident, sql_str
 from cmo.theory import validate
 from cmo.theory.models import Indicator, MeasurementPoint
 from cmo.workspace import PseudonymKey, Workspace, load_key

@@ -1,0 +1,191 @@
+"""From the store to one row per case: the values each chain, context and criterion needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cmo.store import Batch, Store
+from cmo.store.sql import ident, sql_str
+from cmo.theory.models import Indicator, IndicatorType, Level, MeasurementPoint
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FIRST, LAST = "first", "last"
+
+
+def column(ind: Indicator, point: str | None, default: str) -> str:
+    """The case-table column of an indicator at a point (worker/office values: per unit)."""
+    if ind.level is not Level.CASE:
+        return f"{ind.id}@unit"
+    return f"{ind.id}@{point or default}"
+
+
+@dataclass
+class CaseData:
+    """One row per case with ``office``, ``period`` and the requested ``indicator@point``
+    columns; and the batches the data came from.
+
+    A case is a client in one office: client numbers are local to each office's system, so
+    the same pseudonym in two offices is treated as two cases (a person who moves is two
+    episodes)."""
+
+    frame: pd.DataFrame
+    batches: list[Batch]
+    alphas: dict[str, tuple[float | None, int]] = field(default_factory=dict)
+
+
+def _composite_sql(ind: Indicator, indicators: dict[str, Indicator], have: set[str]) -> str:
+    comp = ind.composite
+    assert comp is not None
+    terms = []
+    for item_id in comp.items:
+        item = indicators[item_id]
+        col = ident(item_id) if item_id in have else "NULL"
+        if item_id in comp.reverse and item.scale is not None:
+            col = f"({item.scale.min + item.scale.max} - {col})"
+        terms.append(f"CAST({col} AS DOUBLE)")
+    present = " + ".join(f"(CASE WHEN {t} IS NULL THEN 0 ELSE 1 END)" for t in terms)
+    total = " + ".join(f"coalesce({t}, 0)" for t in terms)
+    need = comp.min_items or len(comp.items)
+    value = f"({total}) / ({present})" if comp.method == "mean" else f"({total})"
+    return f"CASE WHEN ({present}) >= {need} THEN {value} END"
+
+
+def load_cases(
+    store: Store,
+    indicators: dict[str, Indicator],
+    points: dict[str, MeasurementPoint],
+    needs: set[tuple[str, str]],
+    offices: list[str] | None = None,
+    periods: list[str] | None = None,
+) -> CaseData:
+    """Build the case table. ``needs`` holds (indicator id, point) with point a measurement
+    point id, ``first`` or ``last`` (by measurement-point order, non-missing values)."""
+    con = store.con
+    have = set(store.columns("case_observations"))
+    where = ["1=1"]
+    params: list[Any] = []
+    if offices:
+        where.append(f"office IN ({', '.join('?' for _ in offices)})")
+        params += offices
+    if periods:
+        where.append(f"period IN ({', '.join('?' for _ in periods)})")
+        params += periods
+    order = " ".join(f"WHEN {sql_str(p.id)} THEN {int(p.order)}" for p in points.values())
+    order_sql = f"CASE measurement_point {order} ELSE 0 END" if order else "0"
+    case_needs = sorted(n for n in needs if indicators[n[0]].level is Level.CASE)
+    derived = []
+    for ind_id in sorted({n[0] for n in case_needs}):
+        ind = indicators[ind_id]
+        if ind.composite is not None:
+            derived.append(f"{_composite_sql(ind, indicators, have)} AS {ident(ind_id)}")
+        elif ind_id not in have:
+            derived.append(f"NULL AS {ident(ind_id)}")
+    extra = "".join(", " + d for d in derived)
+    aggs = []
+    for ind_id, point in case_needs:
+        name = ident(f"{ind_id}@{point}")
+        col = ident(ind_id)
+        if point == FIRST:
+            aggs.append(f"arg_min({col}, mp_order) FILTER (WHERE {col} IS NOT NULL) AS {name}")
+        elif point == LAST:
+            aggs.append(f"arg_max({col}, mp_order) FILTER (WHERE {col} IS NOT NULL) AS {name}")
+        else:
+            aggs.append(
+                f"arg_max({col}, mp_order) FILTER (WHERE measurement_point = {sql_str(point)} "
+                f"AND {col} IS NOT NULL) AS {name}"
+            )
+    sql = f"""
+        WITH rows AS (
+            SELECT * {extra}, {order_sql} AS mp_order FROM case_observations
+            WHERE {" AND ".join(where)}
+        )
+        SELECT office, case_key, min(period) AS period,
+               arg_max(worker_key, mp_order) AS worker_key
+               {"".join(", " + a for a in aggs)}
+        FROM rows GROUP BY office, case_key ORDER BY office, case_key
+    """
+    frame = con.execute(sql, params).df()
+    for level, table, keys in (
+        (Level.WORKER, "worker_observations", ("worker_key", "period")),
+        (Level.OFFICE, "office_observations", ("office", "period")),
+    ):
+        wanted = sorted({n[0] for n in needs if indicators[n[0]].level is level})
+        if not wanted:
+            continue
+        cols = set(store.columns(table))
+        picks = ", ".join(
+            f"arg_max({ident(i)}, coalesce(measurement_point, '')) "
+            f"FILTER (WHERE {ident(i)} IS NOT NULL) AS {ident(i + '@unit')}"
+            if i in cols and "measurement_point" in cols
+            else (
+                f"max({ident(i)}) AS {ident(i + '@unit')}"
+                if i in cols
+                else f"NULL AS {ident(i + '@unit')}"
+            )
+            for i in wanted
+        )
+        units = con.execute(f"SELECT {', '.join(keys)}, {picks} FROM {table} GROUP BY ALL").df()
+        frame = frame.merge(units, on=list(keys), how="left")
+    batches = store.batches()
+    if offices:
+        batches = [b for b in batches if b.office in offices]
+    if periods:
+        batches = [b for b in batches if b.period in periods]
+    data = CaseData(frame=frame, batches=batches)
+    for ind in indicators.values():
+        if ind.composite is not None and any(n[0] == ind.id for n in needs):
+            data.alphas[ind.id] = cronbach_alpha(store, ind, indicators, where, params, have)
+    return data
+
+
+def cronbach_alpha(
+    store: Store,
+    ind: Indicator,
+    indicators: dict[str, Indicator],
+    where: list[str],
+    params: list[Any],
+    have: set[str],
+) -> tuple[float | None, int]:
+    """Cronbach's alpha of a composite's items over the rows where all items are present:
+    k/(k−1) · (1 − Σ var(item) / var(total)), with sample variances."""
+    comp = ind.composite
+    assert comp is not None
+    if any(i not in have for i in comp.items):
+        return None, 0
+    items = []
+    for item_id in comp.items:
+        item = indicators[item_id]
+        col = f"CAST({ident(item_id)} AS DOUBLE)"
+        if item_id in comp.reverse and item.scale is not None:
+            col = f"({item.scale.min + item.scale.max} - {col})"
+        items.append(col)
+    total = " + ".join(items)
+    complete = " AND ".join(f"{ident(i)} IS NOT NULL" for i in comp.items)
+    sql = (
+        f"SELECT count(*), {', '.join(f'var_samp({c})' for c in items)}, var_samp({total}) "
+        f"FROM case_observations WHERE {' AND '.join(where)} AND {complete}"
+    )
+    row = store.con.execute(sql, params).fetchone()
+    assert row is not None
+    n = int(row[0])
+    k = len(items)
+    if n < 2 or not row[-1]:
+        return None, n
+    item_vars = sum(float(v) for v in row[1:-1])
+    return k / (k - 1) * (1 - item_vars / float(row[-1])), n
+
+
+def numeric_type(ind: Indicator) -> bool:
+    return (
+        ind.type
+        in (
+            IndicatorType.LIKERT,
+            IndicatorType.BINARY,
+            IndicatorType.COUNT,
+            IndicatorType.NUMERIC,
+        )
+        or ind.composite is not None
+    )
