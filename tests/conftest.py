@@ -35,3 +35,28 @@ def cmo(monkeypatch: pytest.MonkeyPatch):
         return Run(result.exit_code, result.stdout, result.stderr)
 
     return run
+
+
+OFFICES = ("rovaniemi", "kemi", "tornio", "kemijarvi", "sodankyla", "inari", "kittila")
+
+
+@pytest.fixture(scope="session")
+def examples_collected(tmp_path_factory):
+    """A copy of the repository workspace with all seven example offices collected."""
+    import shutil
+
+    from cmo.collect import collect
+    from cmo.workspace import load_workspace, write_key
+
+    root = tmp_path_factory.mktemp("examples") / "ws"
+    root.mkdir()
+    shutil.copy(ROOT / "cmo.yaml", root / "cmo.yaml")
+    for folder in ("indicators", "programme_theories", "mappings", "examples"):
+        shutil.copytree(ROOT / folder, root / folder)
+    write_key(root / ".cmo" / "pseudonymisation.key")
+    ws = load_workspace(root)
+    results = {}
+    for office in OFFICES:
+        files = sorted((root / "examples" / office).iterdir())
+        results[office] = collect(ws, office, files)
+    return ws, results

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from cmo.collect import collect
-from cmo.workspace import load_workspace, write_key
-
-from .conftest import ROOT
-
-OFFICES = ("rovaniemi", "kemi", "tornio", "kemijarvi", "sodankyla", "inari", "kittila")
+from .conftest import OFFICES, ROOT
 
 # The planted mistakes of examples/README.md: office -> {(reason, column)}
 PLANTED = {
@@ -65,26 +59,9 @@ def test_examples_are_reproduced_byte_for_byte_by_their_script(tmp_path: Path) -
     ).read_text()
 
 
-@pytest.fixture(scope="module")
-def collected(tmp_path_factory):
-    root = tmp_path_factory.mktemp("examples") / "ws"
-    root.mkdir()
-    for name in ("cmo.yaml",):
-        shutil.copy(ROOT / name, root / name)
-    for folder in ("indicators", "programme_theories", "mappings", "examples"):
-        shutil.copytree(ROOT / folder, root / folder)
-    write_key(root / ".cmo" / "pseudonymisation.key")
-    ws = load_workspace(root)
-    results = {}
-    for office in OFFICES:
-        files = sorted((root / "examples" / office).iterdir())
-        results[office] = collect(ws, office, files)
-    return ws, results
-
-
 @pytest.mark.parametrize("office", OFFICES)
-def test_each_office_collects_with_exactly_its_planted_mistakes(collected, office) -> None:
-    _, results = collected
+def test_each_office_collects_with_exactly_its_planted_mistakes(examples_collected, office) -> None:
+    _, results = examples_collected
     result = results[office]
     levels = sorted(f.level for f in result.files)
     assert levels == ["case", "office", "worker"]
@@ -95,8 +72,8 @@ def test_each_office_collects_with_exactly_its_planted_mistakes(collected, offic
         assert [b.period for b in f.batches] == ["2025H2", "2026H1"]
 
 
-def test_every_client_has_a_baseline_and_a_follow_up(collected) -> None:
-    ws, _ = collected
+def test_every_client_has_a_baseline_and_a_follow_up(examples_collected) -> None:
+    ws, _ = examples_collected
     from cmo.store import open_store
 
     with open_store(ws.store_path, read_only=True) as store:

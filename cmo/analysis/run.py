@@ -896,8 +896,16 @@ def _provenance(
             libraries[lib] = version(lib)
         except PackageNotFoundError:  # pragma: no cover
             libraries[lib] = None
+    root = result.workspace.root.resolve() if result.workspace else Path.cwd().resolve()
+
+    def where(path: Path) -> str:
+        try:  # relative to the workspace: the same wherever cmo is run from
+            return path.resolve().relative_to(root).as_posix()
+        except ValueError:
+            return path.resolve().as_posix()
+
     files = sorted(
-        ({"file": Path(lf.display).as_posix(), "sha256": lf.sha256} for lf in result.files),
+        ({"file": where(lf.path), "sha256": lf.sha256} for lf in result.files),
         key=lambda f: f["file"],
     )
     return {

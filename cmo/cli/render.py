@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -297,13 +298,13 @@ def render_analysis(out: Any, result: Any) -> None:
             first = False
     out.print(table)
     counts = result.verdict_counts()
-    out.print(
+    note = (
         f"{counts['held']} held, {counts['not supported']} not supported, "
         f"{counts['contradicted']} contradicted, {counts['insufficient data']} with "
         f"insufficient data (fewer than {result.settings['min_cases']} cases). q: "
-        "Benjamini–Hochberg adjusted p over all tests of the run.",
-        markup=False,
+        "Benjamini–Hochberg adjusted p over all tests of the run."
     )
+    out.print(textwrap.fill(note, width=min(out.width, 100)), markup=False)
     offices = sorted({c.office for cr in result.criteria for c in cr.cells} - {"all"})
     if not result.criteria:
         return
@@ -313,11 +314,12 @@ def render_analysis(out: Any, result: Any) -> None:
         title_justify="left",
         box=None,
         padding=(0, 1),
+        width=min(out.width, 100),
     )
     crit.add_column("criterion", no_wrap=True, max_width=22)
-    crit.add_column("target", no_wrap=True, min_width=5)
+    crit.add_column("target", no_wrap=True)
     for office in [*offices, "all"]:
-        crit.add_column(office[:7], justify="right", no_wrap=True, min_width=7)
+        crit.add_column(office[:7], justify="right", no_wrap=True)
     for cr in result.criteria:
         target = " ".join(
             f"{'≥' if k == 'at_least' else '≤'}{v:g}" for k, v in cr.target.items() if v is not None
@@ -333,7 +335,13 @@ def render_analysis(out: Any, result: Any) -> None:
                 cells.append("–")
             else:
                 value = (
-                    f"{cell.estimate:.0%}" if cr.statistic == "share" else f"{cell.estimate:.2f}"
+                    f"{cell.estimate:.0%}"
+                    if cr.statistic == "share"
+                    else (
+                        f"{cell.estimate:.1f}"
+                        if abs(cell.estimate) >= 10
+                        else f"{cell.estimate:.2f}"
+                    )
                 )
                 cells.append(f"{STATUS_MARK[cell.status]} {value}")
         crit.add_row(Text(cr.criterion[:22]), target, *cells)
