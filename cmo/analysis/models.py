@@ -125,68 +125,42 @@ def fit_effect(
 def _mixed(
     y: np.ndarray, exog: np.ndarray, office: np.ndarray, coef: int, sd_x: float, k: int
 ) -> Fit | None:
+    """Random intercept per office, REML (see :mod:`cmo.analysis.lmm`); None if the fit fails
+    (a singular design), so that the caller falls back to office fixed effects."""
     import numpy as np
-    import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+    from scipy import stats
 
-    notes: list[str] = []
-    for method in ("lbfgs", "powell", "nm"):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                model = sm.MixedLM(y, exog, groups=office)
-                result = model.fit(reml=True, method=[method], maxiter=2000)
-            except (np.linalg.LinAlgError, ValueError) as exc:
-                notes.append(f"{method}: {type(exc).__name__}")
-                continue
-        messages = [str(w.message) for w in caught]
-        bad = [
-            m
-            for m in messages
-            if "Hessian" in m
-            or "not positive definite" in m
-            or "failed to converge" in m
-            or "did not converge" in m
-            or "singular" in m.lower()
-        ]
-        boundary = any("boundary" in m for m in messages)
-        if not result.converged or bad:
-            problem = "did not converge"
-            if any("Hessian" in m or "positive definite" in m for m in bad):
-                problem = "Hessian not positive definite"
-            elif any("singular" in m.lower() for m in bad):
-                problem = "singular random-effects covariance"
-            notes.append(f"{method}: {problem}")
-            continue
-        params, bse = np.asarray(result.fe_params), np.asarray(result.bse_fe)
-        est, se = float(params[coef]), float(bse[coef])
-        if not math.isfinite(se) or se <= 0:
-            notes.append(f"{method}: no standard error")
-            continue
-        from scipy import stats
+    from cmo.analysis.lmm import fit_random_intercept
 
-        z = est / se
-        p = float(2 * stats.norm.sf(abs(z)))
-        why = f"{k} offices: random intercept per office (REML, {method})"
-        if method != "lbfgs":
-            why += f", after {'; '.join(notes)}"
-        if boundary:
-            notes.append("office variance at zero (boundary)")
-        _ = ConvergenceWarning
-        return Fit(
-            n=len(y),
-            n_offices=k,
-            model="linear mixed model",
-            reason=why,
-            estimate=est,
-            se=se,
-            ci_low=est - Z95 * se,
-            ci_high=est + Z95 * se,
-            p=p,
-            sd_x=sd_x,
-            notes=notes,
+    try:
+        fit = fit_random_intercept(y, exog, office)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        return None
+    est = float(fit.beta[coef])
+    se = float(math.sqrt(fit.cov[coef, coef]))
+    if not math.isfinite(se) or se <= 0:
+        return None
+    p = float(2 * stats.norm.sf(abs(est / se)))
+    notes = []
+    why = f"{k} offices: random intercept per office (REML)"
+    if fit.boundary:
+        notes.append(
+            "the office variance is estimated at zero: offices do not differ beyond "
+            "what the covariates explain"
         )
-    return None
+    return Fit(
+        n=len(y),
+        n_offices=k,
+        model="linear mixed model",
+        reason=why,
+        estimate=est,
+        se=se,
+        ci_low=est - Z95 * se,
+        ci_high=est + Z95 * se,
+        p=p,
+        sd_x=sd_x,
+        notes=notes,
+    )
 
 
 def _fixed(
