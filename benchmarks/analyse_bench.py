@@ -101,21 +101,40 @@ def main() -> None:
         ws: Workspace = load_workspace(work)
         with open_store(ws.store_path) as store:
             columns = {
-                "case": {"life_situation": "DOUBLE", "client_group": "VARCHAR",
-                         "client_age": "DOUBLE", "distance_km": "DOUBLE",
-                         "client_motivation": "SMALLINT", "services_count": "BIGINT",
-                         "client_plan": "SMALLINT", "outreach_work": "SMALLINT",
-                         "equal_encounter": "SMALLINT", "heard": "SMALLINT",
-                         "participation": "SMALLINT", "trust": "SMALLINT",
-                         "openness": "SMALLINT", "fitting_solutions": "SMALLINT",
-                         "worker_changes": "BIGINT", "service_coordination": "SMALLINT",
-                         "coherent_support": "SMALLINT", "experienced_continuity": "SMALLINT",
-                         "overlapping_services": "BIGINT", "plan_reviewed": "SMALLINT",
-                         "service_costs": "DOUBLE"},
-                "worker": {"worker_caseload": "BIGINT", "time_for_clients": "SMALLINT",
-                           "interactive_approach": "SMALLINT", "cost_awareness": "SMALLINT"},
-                "office": {"clients_per_worker": "DOUBLE", "qualified_staff_share": "DOUBLE",
-                           "municipality_type": "VARCHAR"},
+                "case": {
+                    "life_situation": "DOUBLE",
+                    "client_group": "VARCHAR",
+                    "client_age": "DOUBLE",
+                    "distance_km": "DOUBLE",
+                    "client_motivation": "SMALLINT",
+                    "services_count": "BIGINT",
+                    "client_plan": "SMALLINT",
+                    "outreach_work": "SMALLINT",
+                    "equal_encounter": "SMALLINT",
+                    "heard": "SMALLINT",
+                    "participation": "SMALLINT",
+                    "trust": "SMALLINT",
+                    "openness": "SMALLINT",
+                    "fitting_solutions": "SMALLINT",
+                    "worker_changes": "BIGINT",
+                    "service_coordination": "SMALLINT",
+                    "coherent_support": "SMALLINT",
+                    "experienced_continuity": "SMALLINT",
+                    "overlapping_services": "BIGINT",
+                    "plan_reviewed": "SMALLINT",
+                    "service_costs": "DOUBLE",
+                },
+                "worker": {
+                    "worker_caseload": "BIGINT",
+                    "time_for_clients": "SMALLINT",
+                    "interactive_approach": "SMALLINT",
+                    "cost_awareness": "SMALLINT",
+                },
+                "office": {
+                    "clients_per_worker": "DOUBLE",
+                    "qualified_staff_share": "DOUBLE",
+                    "municipality_type": "VARCHAR",
+                },
             }
             for level, wanted in columns.items():
                 store.ensure_indicator_columns(level, wanted)
@@ -124,8 +143,10 @@ def main() -> None:
             store.con.execute(FILL.format(cases=args.rows // 2))
             made = time.perf_counter() - t
             n = store.con.execute("SELECT count(*) FROM case_observations").fetchone()[0]
-        print(f"cmo analyse benchmark: {n:,} observation rows, seven offices "
-              f"(store filled in {made:.1f} s)")
+        print(
+            f"cmo analyse benchmark: {n:,} observation rows, seven offices "
+            f"(store filled in {made:.1f} s)"
+        )
         con = duckdb.connect(str(ws.store_path), read_only=True)
         t = time.perf_counter()
         frame = con.execute("SELECT * FROM case_observations").df()
@@ -136,10 +157,15 @@ def main() -> None:
         result = analyse(ws, lang="en")
         took = time.perf_counter() - t
         print(f"  baseline  read all rows into pandas   {base:7.2f} s")
-        print(f"  analyse   all shipped theories        {took:7.2f} s   ({took / base:.1f} × "
-              f"the baseline; goal: under 10 s)")
-        tests = [(c.chain, t.context, t.verdict, t.effect.model if t.effect else "")
-                 for c in result.chains for t in c.tests]
+        print(
+            f"  analyse   all shipped theories        {took:7.2f} s   ({took / base:.1f} × "
+            f"the baseline; goal: under 10 s)"
+        )
+        tests = [
+            (c.chain, t.context, t.verdict, t.effect.model if t.effect else "")
+            for c in result.chains
+            for t in c.tests
+        ]
         for chain, ctx, verdict, model in tests:
             print(f"    {chain:30s} {ctx:22s} {verdict:15s} {model}")
     finally:

@@ -52,9 +52,9 @@ def fit_random_intercept(y: np.ndarray, X: np.ndarray, groups: np.ndarray) -> Lm
     n = np.bincount(index, minlength=k).astype(float)
     order = np.argsort(index, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(np.bincount(index, minlength=k))])
+    Xs, ys = X[order], y[order]  # one copy, then a view per office
     for g in range(k):
-        rows = order[bounds[g] : bounds[g + 1]]
-        Xg, yg = X[rows], y[rows]
+        Xg, yg = Xs[bounds[g] : bounds[g + 1]], ys[bounds[g] : bounds[g + 1]]
         xtx[g] = Xg.T @ Xg
         s[g] = Xg.sum(axis=0)
         xty[g] = Xg.T @ yg
@@ -77,7 +77,7 @@ def fit_random_intercept(y: np.ndarray, X: np.ndarray, groups: np.ndarray) -> Lm
         if rss <= 0:
             return math.inf
         _sign, logdet_a = np.linalg.slogdet(A)
-        return dof * math.log(rss / dof) + logdet_v + logdet_a + const
+        return float(dof * math.log(rss / dof) + logdet_v + logdet_a + const)
 
     found = optimize.minimize_scalar(
         lambda lg: criterion(math.exp(lg)),

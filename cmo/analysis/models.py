@@ -9,7 +9,6 @@ the analysis falls back to office fixed effects — and says so in ``model`` and
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -70,21 +69,31 @@ def _office_dummies(office: np.ndarray) -> np.ndarray:
 
 
 def _drop_constant(matrix: np.ndarray, keep: int) -> np.ndarray:
-    """Drop columns without variation (after the first ``keep`` columns) and duplicates."""
+    """Drop columns without variation (after the first ``keep`` columns) and columns that are
+    linear combinations of earlier ones (e.g. an office dummy equal to a covariate). Works on
+    the small Gram matrix XᵀX, not on the tall design."""
     import numpy as np
 
-    cols = list(range(keep))
-    for j in range(keep, matrix.shape[1]):
-        col = matrix[:, j]
-        if np.nanstd(col) > 0:
-            cols.append(j)
-    reduced = matrix[:, cols]
-    # drop linearly dependent columns (e.g. an office dummy equal to a covariate)
-    _q, r = np.linalg.qr(reduced)
-    diag = np.abs(np.diag(r))
-    tol = diag.max() * 1e-10 if diag.size else 0
-    independent = [j for j in range(reduced.shape[1]) if j < keep or diag[j] > tol]
-    return reduced[:, independent]
+    gram = matrix.T @ matrix
+    n = matrix.shape[0]
+    means = matrix.sum(axis=0) / max(n, 1)
+    variances = np.diag(gram) / max(n, 1) - means**2
+    kept: list[int] = []
+    for j in range(matrix.shape[1]):
+        if j >= keep and variances[j] <= 1e-12 * max(1.0, abs(means[j])):
+            continue
+        if kept and j >= keep:
+            sub = gram[np.ix_(kept, kept)]
+            cross = gram[kept, j]
+            try:
+                coef = np.linalg.solve(sub, cross)
+            except np.linalg.LinAlgError:
+                continue
+            residual = gram[j, j] - cross @ coef
+            if residual <= 1e-10 * gram[j, j]:
+                continue
+        kept.append(j)
+    return matrix[:, kept]
 
 
 def fit_effect(
@@ -128,7 +137,6 @@ def _mixed(
     """Random intercept per office, REML (see :mod:`cmo.analysis.lmm`); None if the fit fails
     (a singular design), so that the caller falls back to office fixed effects."""
     import numpy as np
-    from scipy import stats
 
     from cmo.analysis.lmm import fit_random_intercept
 
@@ -140,7 +148,7 @@ def _mixed(
     se = float(math.sqrt(fit.cov[coef, coef]))
     if not math.isfinite(se) or se <= 0:
         return None
-    p = float(2 * stats.norm.sf(abs(est / se)))
+    p = math.erfc(abs(est / se) / math.sqrt(2))  # two-sided normal p
     notes = []
     why = f"{k} offices: random intercept per office (REML)"
     if fit.boundary:
@@ -166,46 +174,44 @@ def _mixed(
 def _fixed(
     family: Family, y: np.ndarray, exog: np.ndarray, coef: int, sd_x: float, k: int, why: str
 ) -> Fit:
+    """Office fixed effects (dummies in ``exog``): OLS with HC3 standard errors, logistic
+    regression with model-based standard errors, Poisson regression with HC0 (robust to
+    overdispersion). Solved with the normal equations (IRLS for the GLMs) on the small Gram
+    matrix; pinned against statsmodels and published results in the tests."""
     import numpy as np
-    import statsmodels.api as sm
 
-    names = {
-        "gaussian": ("linear model", "HC3"),
-        "binomial": ("logistic regression", "nonrobust"),
-        "poisson": ("Poisson regression", "HC0"),
-    }
-    label, cov = names[family]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            if family == "gaussian":
-                result = sm.OLS(y, exog).fit(cov_type=cov)
-            else:
-                fam = sm.families.Binomial() if family == "binomial" else sm.families.Poisson()
-                result = sm.GLM(y, exog, family=fam).fit(cov_type=cov, maxiter=200)
-        except (np.linalg.LinAlgError, ValueError) as exc:
-            raise FitError(f"{label}: {type(exc).__name__}") from None
-    messages = [str(w.message) for w in caught]
-    if any("separation" in m.lower() or "overflow" in m.lower() for m in messages):
-        raise FitError(f"{label}: perfect separation")
-    if family != "gaussian" and not getattr(result, "converged", True):
-        raise FitError(f"{label}: did not converge")
-    est = float(np.asarray(result.params)[coef])
-    se = float(np.asarray(result.bse)[coef])
+    label = {
+        "gaussian": "linear model",
+        "binomial": "logistic regression",
+        "poisson": "Poisson regression",
+    }[family]
+    try:
+        if family == "gaussian":
+            beta, cov, dof = _ols_hc3(y, exog)
+            errors = "robust (HC3)"
+        else:
+            beta, cov = _irls(family, y, exog)
+            dof = 0
+            errors = "model-based" if family == "binomial" else "robust (HC0)"
+    except np.linalg.LinAlgError:
+        raise FitError(f"{label}: singular design") from None
+    est = float(beta[coef])
+    se = float(math.sqrt(cov[coef, coef])) if cov[coef, coef] > 0 else math.nan
     if not math.isfinite(se) or se <= 0:
         raise FitError(f"{label}: no standard error")
-    p = float(np.asarray(result.pvalues)[coef])
     if family == "gaussian":
-        from scipy import stats
+        from scipy.special import stdtr, stdtrit
 
-        crit = float(stats.t.ppf(0.975, result.df_resid))
+        crit = float(stdtrit(dof, 0.975))
+        p = float(2 * stdtr(dof, -abs(est / se)))
     else:
         crit = Z95
+        p = math.erfc(abs(est / se) / math.sqrt(2))
     fe = "office fixed effects" if k > 1 else "one office"
     return Fit(
         n=len(y),
         n_offices=k,
-        model=f"{label}, {fe}, robust ({cov}) standard errors",
+        model=f"{label}, {fe}, {errors} standard errors",
         reason=why,
         estimate=est,
         se=se,
@@ -214,6 +220,62 @@ def _fixed(
         p=p,
         sd_x=sd_x,
     )
+
+
+def _ols_hc3(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """OLS with the HC3 covariance (MacKinnon & White 1985)."""
+    import numpy as np
+
+    inverse = np.linalg.inv(X.T @ X)
+    beta = inverse @ (X.T @ y)
+    resid = y - X @ beta
+    leverage = np.einsum("ij,jk,ik->i", X, inverse, X)
+    scaled = resid / (1 - np.minimum(leverage, 1 - 1e-12))
+    meat = (X * (scaled**2)[:, None]).T @ X
+    return beta, inverse @ meat @ inverse, len(y) - X.shape[1]
+
+
+def _irls(family: Family, y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Iteratively reweighted least squares for the canonical logit and log links."""
+    import numpy as np
+
+    if family == "binomial":
+        mu = (y + 0.5) / 2
+        eta = np.log(mu / (1 - mu))
+    else:
+        mu = y + 0.1
+        eta = np.log(mu)
+    beta = np.zeros(X.shape[1])
+    previous = math.inf
+    for _ in range(100):
+        weight = mu * (1 - mu) if family == "binomial" else mu
+        z = eta + (y - mu) / weight
+        gram = (X * weight[:, None]).T @ X
+        beta = np.linalg.solve(gram, (X * weight[:, None]).T @ z)
+        eta = X @ beta
+        if family == "binomial":
+            if np.max(np.abs(eta)) > 35:
+                raise FitError("logistic regression: perfect separation")
+            mu = 1 / (1 + np.exp(-eta))
+            deviance = -2 * float(np.sum(y * np.log(mu) + (1 - y) * np.log(1 - mu)))
+        else:
+            if np.max(eta) > 50:
+                raise FitError("Poisson regression: diverged")
+            mu = np.exp(eta)
+            deviance = 2 * float(
+                np.sum(np.where(y > 0, y * np.log(np.where(y > 0, y, 1) / mu), 0) - (y - mu))
+            )
+        if abs(previous - deviance) <= 1e-12 * (abs(deviance) + 1):
+            break
+        previous = deviance
+    else:
+        raise FitError(f"{family} regression did not converge")
+    weight = mu * (1 - mu) if family == "binomial" else mu
+    inverse = np.linalg.inv((X * weight[:, None]).T @ X)
+    if family == "binomial":
+        return beta, inverse
+    meat = (X * ((y - mu) ** 2)[:, None]).T @ X
+    return beta, inverse @ meat @ inverse
 
 
 def family_of(outcome_type: str, change: bool) -> Family:

@@ -444,6 +444,9 @@ def _chain(
 
     frame = data.frame
     col = _col(indicators)
+    # offices as integer codes (sorted by name): fast grouping in the models
+    codes, _ = pd.factorize(frame["office"], sort=True)
+    office_codes = pd.Series(codes, index=frame.index)
     out_ind = indicators[plan.outcome.indicator]
     change = plan.outcome.change
     family = family_of(out_ind.type.value, change is not None)
@@ -514,7 +517,7 @@ def _chain(
             family,
             y[subset].to_numpy(float),
             x[subset].to_numpy(float),
-            frame.loc[subset, "office"].to_numpy(),
+            office_codes[subset].to_numpy(),
             covs[subset.to_numpy()],
             minimum,
         )
@@ -523,7 +526,7 @@ def _chain(
                 y[subset].to_numpy(float),
                 mediator_x[subset].to_numpy(float),
                 treat[subset].to_numpy(float),
-                frame.loc[subset, "office"].to_numpy(),
+                office_codes[subset].to_numpy(),
                 covs[subset.to_numpy()],
                 minimum,
             )
@@ -542,7 +545,7 @@ def _chain(
                     family,
                     y[subset].to_numpy(float),
                     xs,
-                    frame.loc[subset, "office"].to_numpy(),
+                    office_codes[subset].to_numpy(),
                     covs[subset.to_numpy()],
                     extra=[cs, xs * cs],
                     coef=3,
@@ -614,7 +617,6 @@ def _mediation(
     (2012): 20,000 draws of (a, b) from their estimated sampling distributions, seeded.
     """
     import numpy as np
-    import statsmodels.api as sm
 
     from cmo.analysis.models import _drop_constant, _office_dummies
 
@@ -628,23 +630,24 @@ def _mediation(
     ]
     med_exog = _drop_constant(np.column_stack([np.ones_like(t), t, *rest]), 2)
     out_exog = _drop_constant(np.column_stack([np.ones_like(t), t, m, *rest]), 3)
-    med = sm.OLS(m, med_exog).fit()
-    out = sm.OLS(y, out_exog).fit()
-    a, se_a = float(med.params[1]), float(med.bse[1])
-    b, se_b = float(out.params[2]), float(out.bse[2])
+    med_b, med_se, _ = _ols(m, med_exog)
+    out_b, out_se, _ = _ols(y, out_exog)
+    a, se_a = float(med_b[1]), float(med_se[1])
+    b, se_b = float(out_b[2]), float(out_se[2])
     rng = np.random.default_rng(20071008)
     draws = rng.normal(a, se_a, 20000) * rng.normal(b, se_b, 20000)
     low, high = (float(v) for v in np.quantile(draws, [0.025, 0.975]))
     p = float(min(1.0, 2 * min((draws <= 0).mean(), (draws >= 0).mean())))
-    direct = float(out.params[1])
-    half = float(out.bse[1]) * 1.959963984540054
+    direct = float(out_b[1])
+    half = float(out_se[1]) * 1.959963984540054
+    direct_p = math.erfc(abs(direct / float(out_se[1])) / math.sqrt(2))
     return {
         "indirect": {"estimate": _r(a * b), "ci_low": _r(low), "ci_high": _r(high), "p": _r(p, 8)},
         "direct": {
             "estimate": _r(direct),
             "ci_low": _r(direct - half),
             "ci_high": _r(direct + half),
-            "p": _r(float(out.pvalues[1]), 8),
+            "p": _r(direct_p, 8),
         },
         "a": _r(a),
         "b": _r(b),
@@ -653,6 +656,20 @@ def _mediation(
         "20,000 draws (Preacher & Selig 2012)",
         "n": len(y),
     }
+
+
+def _ols(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Ordinary least squares by the normal equations: coefficients, their model-based
+    standard errors, residual degrees of freedom."""
+    import numpy as np
+
+    gram = X.T @ X
+    inverse = np.linalg.inv(gram)
+    beta = inverse @ (X.T @ y)
+    resid = y - X @ beta
+    dof = len(y) - X.shape[1]
+    sigma2 = float(resid @ resid) / dof
+    return beta, np.sqrt(np.diag(inverse) * sigma2), dof
 
 
 def _correct(chains: list[ChainResult]) -> None:
@@ -699,13 +716,18 @@ def _criterion(
     lang: str,
 ) -> CriterionResult:
     ind = indicators[crit.indicator]
-    values = _criterion_values(store, crit, ind, points, offices, periods)
+    stats = _criterion_stats(store, crit, ind, points, offices, periods)
     cells: list[CriterionCell] = []
     by_office: dict[str, list[CriterionCell]] = {}
-    keys = sorted({(o, p) for o, p, _ in values})
-    for office, period in [*keys, *sorted({("all", p) for _, p in keys})]:
-        vals = [v for o, p, v in values if p == period and (office == "all" or o == office)]
-        cell = _cell(crit, ind, office, period, vals)
+    totals: dict[str, list[float]] = {}
+    for _office, period, n, s1, s2 in stats:
+        acc = totals.setdefault(period, [0, 0.0, 0.0])
+        acc[0] += n
+        acc[1] += s1
+        acc[2] += s2
+    rows = [*stats, *(("all", p, int(a[0]), a[1], a[2]) for p, a in sorted(totals.items()))]
+    for office, period, n, s1, s2 in rows:
+        cell = _cell(crit, office, period, int(n), float(s1), float(s2))
         cells.append(cell)
         by_office.setdefault(office, []).append(cell)
     trends = {office: _trend(cs) for office, cs in sorted(by_office.items())}
@@ -721,14 +743,36 @@ def _criterion(
     )
 
 
-def _criterion_values(
+def _success_sql(crit: Criterion, v: str) -> str:
+    """SQL: does the value count as a success for a share criterion?"""
+    test = crit.counts
+    if test is None:
+        return f"{v} = 1"
+    parts = []
+
+    def lit(x: Any) -> str:
+        return sql_str(x) if isinstance(x, str) else repr(float(x))
+
+    if test.equals is not None:
+        parts.append(f"{v} = {lit(test.equals)}")
+    if test.in_ is not None:
+        parts.append(f"{v} IN ({', '.join(lit(x) for x in test.in_)})")
+    for op, sym in (("at_least", ">="), ("at_most", "<="), ("above", ">"), ("below", "<")):
+        bound = getattr(test, op)
+        if bound is not None:
+            parts.append(f"{v} {sym} {float(bound)!r}")
+    return " AND ".join(parts) or "TRUE"
+
+
+def _criterion_stats(
     store: Any,
     crit: Criterion,
     ind: Indicator,
     points: dict[str, MeasurementPoint],
     offices: list[str],
     periods: list[str],
-) -> list[tuple[str, str, float]]:
+) -> list[tuple[str, str, int, float, float]]:
+    """Per office and period: n, Σvalue and Σvalue² (a share's value is 1 for a success)."""
     table = {
         "case": "case_observations",
         "worker": "worker_observations",
@@ -739,11 +783,8 @@ def _criterion_values(
         return []
     unit = {"case": "case_key", "worker": "worker_key", "office": "office"}[ind.level.value]
     order = " ".join(f"WHEN {sql_str(p.id)} THEN {p.order}" for p in points.values())
-    mp_order = (
-        f"CASE measurement_point {order} ELSE 0 END"
-        if "measurement_point" in cols and order
-        else "0"
-    )
+    has_points = "measurement_point" in cols
+    mp_order = f"CASE measurement_point {order} ELSE 0 END" if has_points and order else "0"
     where = [f"{ident(ind.id)} IS NOT NULL"]
     params: list[Any] = []
     if offices:
@@ -752,64 +793,51 @@ def _criterion_values(
     if periods:
         where.append(f"period IN ({', '.join('?' for _ in periods)})")
         params += periods
-    v = (
-        f"CAST({ident(ind.id)} AS DOUBLE)"
-        if ind.type is not IndicatorType.CATEGORY
-        else ident(ind.id)
-    )
+    v = ident(ind.id)
+    point = "measurement_point" if has_points else "NULL"
     if crit.statistic is Statistic.MEAN_CHANGE and crit.change is not None:
-        sql = (
+        per_unit = (
             f"SELECT office, arg_max(period, mp) AS period, "
             f"max(v) FILTER (WHERE point = {sql_str(crit.change.to)}) - "
             f"max(v) FILTER (WHERE point = {sql_str(crit.change.from_)}) AS value "
-            f"FROM (SELECT office, period, {unit} AS unit, measurement_point AS point, "
-            f"{mp_order} AS mp, {v} AS v FROM {table} WHERE {' AND '.join(where)}) "
+            f"FROM (SELECT office, period, {unit} AS unit, {point} AS point, {mp_order} AS mp, "
+            f"CAST({v} AS DOUBLE) AS v FROM {table} WHERE {' AND '.join(where)}) "
             f"GROUP BY office, unit HAVING value IS NOT NULL"
         )
     else:
         point_filter = ""
-        if crit.measurement_point and "measurement_point" in cols:
+        if crit.measurement_point and has_points:
             point_filter = f" AND measurement_point = {sql_str(crit.measurement_point)}"
-        sql = (
-            f"SELECT office, period, arg_max(v, mp) AS value FROM (SELECT office, period, "
-            f"{unit} AS unit, {mp_order} AS mp, {v} AS v FROM {table} "
-            f"WHERE {' AND '.join(where)}{point_filter}) GROUP BY office, period, unit"
+        value = (
+            f"CASE WHEN {_success_sql(crit, 'v')} THEN 1.0 ELSE 0.0 END"
+            if crit.statistic is Statistic.SHARE
+            else "CAST(v AS DOUBLE)"
         )
-    rows = store.con.execute(sql, params).fetchall()
-    if crit.statistic is Statistic.SHARE:
-        return [(o, p, 1.0 if _counts(crit, ind, val) else 0.0) for o, p, val in rows]
-    return [(o, p, float(val)) for o, p, val in rows]
+        per_unit = (
+            f"SELECT office, period, {value} AS value FROM (SELECT office, period, unit, "
+            f"arg_max(v, mp) AS v FROM (SELECT office, period, {unit} AS unit, "
+            f"{mp_order} AS mp, {v} AS v FROM {table} WHERE {' AND '.join(where)}"
+            f"{point_filter}) GROUP BY office, period, unit)"
+        )
+    sql = (
+        f"SELECT office, period, count(*), sum(value), sum(value * value) FROM "
+        f"({per_unit}) GROUP BY office, period ORDER BY office, period"
+    )
+    return [
+        (str(o), str(p), int(n), float(s1), float(s2))
+        for o, p, n, s1, s2 in store.con.execute(sql, params).fetchall()
+    ]
 
 
-def _counts(crit: Criterion, ind: Indicator, value: Any) -> bool:
-    test = crit.counts
-    if test is None:  # binary: 1 counts
-        return bool(value == 1)
-    if test.equals is not None and value != test.equals:
-        return False
-    if test.in_ is not None and value not in test.in_:
-        return False
-    from cmo.analysis.conditions import _compare
-
-    for op in ("at_least", "at_most", "above", "below"):
-        bound = getattr(test, op)
-        if bound is not None and not _compare(op, value, bound):
-            return False
-    return True
-
-
-def _cell(
-    crit: Criterion, ind: Indicator, office: str, period: str, values: list[float]
-) -> CriterionCell:
-    n = len(values)
+def _cell(crit: Criterion, office: str, period: str, n: int, s1: float, s2: float) -> CriterionCell:
     if n == 0:
         return CriterionCell(office, period, 0, None, None, None, "no data")
-    estimate = sum(values) / n
+    estimate = s1 / n
     if crit.statistic is Statistic.SHARE:
-        low, high = wilson(round(sum(values)), n)
+        low, high = wilson(round(s1), n)
     elif n >= 2:
-        sd = (sum((v - estimate) ** 2 for v in values) / (n - 1)) ** 0.5
-        low, high = t_interval(estimate, sd, n)
+        var = max(0.0, (s2 - n * estimate * estimate) / (n - 1))
+        low, high = t_interval(estimate, math.sqrt(var), n)
     else:
         low = high = math.nan
     status = _status(crit, estimate, low, high)

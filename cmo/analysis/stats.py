@@ -23,9 +23,9 @@ def t_interval(mean: float, sd: float, n: int) -> tuple[float, float]:
     """Two-sided 95% t interval for a mean."""
     if n < 2 or not math.isfinite(sd):
         return (math.nan, math.nan)
-    from scipy import stats
+    from scipy.special import stdtrit
 
-    half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+    half = float(stdtrit(n - 1, 0.975)) * sd / math.sqrt(n)
     return (mean - half, mean + half)
 
 
