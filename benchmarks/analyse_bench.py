@@ -58,7 +58,8 @@ INSERT INTO case_observations (batch_id, source_row, office, period, case_key, w
     measurement_point, life_situation, client_group, client_age, distance_km,
     client_motivation, services_count, client_plan)
 SELECT 1, i, office, period, 'C' || i, worker, 'baseline', 5 + e1,
-       ['family','youth','adult'][1 + i % 3], 20 + i % 50, distance, 1 + i % 5, services, (u1 < 0.9)::INT FROM c4;
+       ['family','youth','adult'][1 + i % 3], 20 + i % 50, distance, 1 + i % 5, services,
+       (u1 < 0.9)::INT FROM c4;
 
 INSERT INTO case_observations (batch_id, source_row, office, period, case_key, worker_key,
     measurement_point, life_situation, outreach_work, equal_encounter, heard, participation,
