@@ -26,6 +26,7 @@ demo: $(VENV)/.installed-run
 	  $(BIN)/cmo collect --office $$office examples/$$office/* || exit $$?; \
 	done
 	$(BIN)/cmo batches
+	COLUMNS=100 $(BIN)/cmo analyse --lang en
 
 test: $(VENV)/.installed-test lint typecheck contracts pytest
 
