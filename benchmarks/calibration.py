@@ -64,8 +64,10 @@ def main() -> None:
     parser.add_argument("--effect", type=float, default=0.2, help="planted β (SD units)")
     args = parser.parse_args()
     rng = np.random.default_rng(20071008)
-    print(f"cmo calibration: {args.reps} simulated data sets per cell, 7 offices, "
-          f"planted effect β = {args.effect}")
+    print(
+        f"cmo calibration: {args.reps} simulated data sets per cell, 7 offices, "
+        f"planted effect β = {args.effect}"
+    )
     print(f"{'':10s} {'n/context':>9s} {'cmo: held':>22s} {'baseline: p<0.05':>22s}")
     started = time.perf_counter()
     for label, beta in (("null", 0.0), ("effect", args.effect)):
@@ -75,8 +77,10 @@ def main() -> None:
             raw = sum(r[1] for r in results)
             lo, hi = wilson(held, args.reps)
             rlo, rhi = wilson(raw, args.reps)
-            print(f"{label:10s} {n:9d} {held / args.reps:8.1%} [{lo:5.1%}, {hi:5.1%}] "
-                  f"{raw / args.reps:8.1%} [{rlo:5.1%}, {rhi:5.1%}]")
+            print(
+                f"{label:10s} {n:9d} {held / args.reps:8.1%} [{lo:5.1%}, {hi:5.1%}] "
+                f"{raw / args.reps:8.1%} [{rlo:5.1%}, {rhi:5.1%}]"
+            )
     print(f"({time.perf_counter() - started:.0f} s)")
 
 
