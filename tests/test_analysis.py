@@ -164,3 +164,25 @@ def test_wilson_interval_matches_newcombe_1998() -> None:
     }.items():
         low, high = wilson(k, n)
         assert math.isclose(low, lo, abs_tol=5e-5) and math.isclose(high, hi, abs_tol=5e-5)
+
+
+def test_a_failing_mixed_model_falls_back_visibly(monkeypatch) -> None:
+    """When the random-intercept fit fails, the test is still run, with office fixed effects,
+    and the result says why."""
+    import numpy as np
+
+    import cmo.analysis.lmm as lmm
+    from cmo.analysis.models import fit_effect
+
+    def broken(*args, **kwargs):
+        raise np.linalg.LinAlgError("singular")
+
+    monkeypatch.setattr(lmm, "fit_random_intercept", broken)
+    rng = np.random.default_rng(3)
+    office = rng.integers(0, 7, 400)
+    x = rng.normal(size=400)
+    y = 0.5 * x + rng.normal(size=400)
+    fit = fit_effect("gaussian", y, x, office)
+    assert fit.model.startswith("linear model, office fixed effects")
+    assert "could not be fitted" in fit.reason
+    assert fit.estimate == pytest.approx(0.5, abs=0.15)

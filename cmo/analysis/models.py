@@ -120,8 +120,8 @@ def fit_effect(
         if fit is not None:
             return fit
         reason = (
-            f"{len(offices)} offices, but the mixed model failed with every optimiser "
-            "(lbfgs, powell, nm): office fixed effects instead"
+            f"{len(offices)} offices, but the mixed model could not be fitted (singular "
+            "design): office fixed effects instead"
         )
     elif len(offices) >= MIN_OFFICES_MIXED:
         reason = f"{len(offices)} offices, but no random-intercept model for a {family} outcome"
