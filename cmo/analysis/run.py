@@ -173,8 +173,11 @@ class ChainResult:
     intervention: str | None
     direction: str
     family: str
+    intervention_label: str | None = None
     tests: list[ContextTest] = field(default_factory=list)
     interactions: list[Interaction] = field(default_factory=list)
+    #: The effect in each office separately (all of the chain's cases there).
+    by_office: list[ContextTest] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -184,10 +187,12 @@ class ChainResult:
             "mechanism": self.mechanism,
             "outcome": self.outcome,
             "intervention": self.intervention,
+            "intervention_label": self.intervention_label,
             "direction": self.direction,
             "family": self.family,
             "tests": [t.to_dict() for t in self.tests],
             "interactions": [i.to_dict() for i in self.interactions],
+            "by_office": [t.to_dict() for t in self.by_office],
         }
 
 
@@ -479,6 +484,7 @@ def _chain(
         mechanism=plan.mechanism.id,
         outcome=plan.outcome.id,
         intervention=plan.intervention.id if plan.intervention else None,
+        intervention_label=plan.intervention.label.get(lang) if plan.intervention else None,
         direction=plan.chain.direction.value,
         family=family,
     )
@@ -554,6 +560,25 @@ def _chain(
             except FitError as exc:
                 inter.why = str(exc)
         chain.interactions.append(inter)
+    # Each office on its own, over all of the chain's cases there (for forest plots).
+    names = frame["office"]
+    for office in sorted(names.dropna().unique()):
+        subset = complete & (names == office)
+        test = ContextTest(
+            context=str(office), label=str(office), n=int(subset.sum()), n_offices=1, excluded={}
+        )
+        _test(
+            test,
+            family,
+            y[subset].to_numpy(float),
+            x[subset].to_numpy(float),
+            office_codes[subset].to_numpy(),
+            covs[subset.to_numpy()],
+            minimum,
+        )
+        if test.effect is not None:
+            test.verdict = ""  # descriptive: not part of the corrected tests
+        chain.by_office.append(test)
     return chain
 
 

@@ -318,6 +318,38 @@ def analyse(
         render_analysis(console(), result)
 
 
+@user_errors
+def report(
+    theories: list[str] | None = typer.Argument(
+        None, help="Theory ids or files (default: all).", show_default=False
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="The HTML file to write."),
+    lang: Lang = typer.Option(Lang.fi, "--lang", help="Language of the report (fi or en)."),
+    office: list[str] | None = typer.Option(None, "--office", help="Only these offices."),
+    period: list[str] | None = typer.Option(None, "--period", help="Only these periods."),
+) -> None:
+    """Write one self-contained HTML report (no scripts, no network): what held where, the
+    theories as diagrams, each chain, the criteria scorecard, data quality and methods."""
+    from cmo.errors import InputError
+    from cmo.report import build_report
+
+    if lang is Lang.sv:
+        raise InputError("the report is written in Finnish or English", hint="--lang fi|en")
+    ws = _workspace()
+    result = build_report(
+        ws, theories or [], lang=lang.value, offices=office or [], periods=period or []
+    )
+    result.write(out)
+    info = result.to_dict()
+    console().print(
+        f"Wrote {out} ({info['bytes'] / 1024:.0f} kB, {info['seconds']:.1f} s): "
+        f"{info['verdicts']['held']} held, {info['verdicts']['not supported']} not supported, "
+        f"{info['verdicts']['contradicted']} contradicted, "
+        f"{info['verdicts']['insufficient data']} with insufficient data.",
+        markup=False,
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.command()(init)
     app.command()(validate)
@@ -328,4 +360,5 @@ def register(app: typer.Typer) -> None:
     app.command()(batches)
     app.command()(retract)
     app.command()(analyse)
+    app.command()(report)
     app.add_typer(key_app, name="key")

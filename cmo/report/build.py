@@ -1,0 +1,562 @@
+"""`cmo report`: one self-contained HTML page a development-unit meeting can act on."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from cmo import __version__
+from cmo.analysis import AnalysisResult, analyse
+from cmo.report.charts import ForestRow, forest, theory_diagram
+from cmo.report.disclosure import Rule, suppress_table
+from cmo.report.i18n import Texts, catalogue
+from cmo.store import open_store
+from cmo.store.sql import ident
+from cmo.theory import validate
+from cmo.theory.graph import theory_graph
+from cmo.workspace import Workspace
+
+VERDICT_KEYS = {
+    "held": ("verdict_held", "✔", "held"),
+    "not supported": ("verdict_not_supported", "·", "not-supported"),
+    "contradicted": ("verdict_contradicted", "✖", "contradicted"),
+    "insufficient data": ("verdict_insufficient", "?", "insufficient"),
+}
+STATUS_KEYS = {
+    "met": ("status_met", "✔", "met"),
+    "not met": ("status_not_met", "✖", "not-met"),
+    "uncertain": ("status_uncertain", "~", "uncertain"),
+    "no data": ("status_no_data", "–", "no-data"),
+}
+PERSPECTIVES = ("client", "personnel", "process", "economy")
+# RAMESES II items and where this report covers them (section anchors), None = own words
+RAMESES = {
+    1: None,
+    2: ("summary",),
+    3: None,
+    4: ("theories",),
+    5: ("matrix", "theories"),
+    6: None,
+    7: None,
+    8: None,
+    9: None,
+    10: ("methods",),
+    11: ("quality", "methods"),
+    12: None,
+    13: ("methods",),
+    14: ("quality",),
+    15: ("matrix", "chains"),
+    16: ("summary",),
+    17: None,
+    18: None,
+    19: None,
+    20: None,
+}
+PARTLY = {5, 10, 11, 14}
+
+
+@dataclass
+class Report:
+    """A rendered report and facts about it."""
+
+    html: str
+    lang: str
+    seconds: float
+    analysis: AnalysisResult
+    sections: list[str] = field(default_factory=list)
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.html, encoding="utf-8")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lang": self.lang,
+            "bytes": len(self.html.encode("utf-8")),
+            "seconds": round(self.seconds, 3),
+            "sections": self.sections,
+            "verdicts": self.analysis.verdict_counts(),
+        }
+
+
+def build_report(
+    ws: Workspace,
+    theories: Sequence[str] = (),
+    *,
+    lang: str = "fi",
+    offices: Sequence[str] = (),
+    periods: Sequence[str] = (),
+) -> Report:
+    started = time.perf_counter()
+    t = Texts(lang)
+    rule = Rule(ws.settings.disclosure_threshold)
+    result = analyse(ws, theories, offices=offices, periods=periods, lang=lang)
+    validation = validate(workspace=ws.root)
+    chosen = [th for th in validation.theories if th.id in result.provenance["theories"]]
+    # office-level figures describe offices, not people: shown whatever their n
+    office_level = {
+        i.id for f in validation.indicator_files for i in f.indicators if i.level.value == "office"
+    }
+    with open_store(ws.store_path, read_only=True) as store:
+        quality = _quality(store, result, rule, t, validation, offices, periods)
+    context = {
+        "t": t,
+        "lang": lang,
+        "name": ws.settings.name,
+        "k": rule.k,
+        "rule": rule,
+        "version": __version__,
+        "summary": _summary(result, t),
+        "matrix": _matrix(result, t, rule),
+        "theories": [_theory(validation, th, t, lang) for th in chosen],
+        "chains": [_chain(c, t, rule) for c in result.chains],
+        "scorecard": _scorecard(result, chosen, t, rule, lang, office_level),
+        "quality": quality,
+        "methods": _methods(result, t),
+        "rameses": _rameses(t),
+    }
+    html = _render(context)
+    sections = ["summary", "matrix", "theories", "chains", "scorecard", "quality", "methods"]
+    return Report(
+        html=html,
+        lang=lang,
+        seconds=time.perf_counter() - started,
+        analysis=result,
+        sections=sections,
+    )
+
+
+def _render(context: dict[str, Any]) -> str:
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("cmo.report", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.get_template("report.html.j2").render(**context)
+
+
+def _effect_text(effect: Any, t: Texts) -> str:
+    if effect is None:
+        return ""
+    est, low, high = effect.per_sd
+    return f"{t.signed(est)} [{t.signed(low)}, {t.signed(high)}]"
+
+
+def _verdict(verdict: str, t: Texts) -> dict[str, str]:
+    key, mark, css = VERDICT_KEYS[verdict]
+    return {"word": t(key), "mark": mark, "css": css}
+
+
+_PHRASES = (
+    "singular",
+    "random",
+    "no_random",
+    "boundary",
+    "linear_mixed",
+    "linear",
+    "logistic",
+    "poisson",
+    "fixed",
+    "one_office",
+    "hc3",
+    "hc0",
+    "model_based",
+    "too_few",
+)
+
+
+def _phrases(text: str, t: Texts) -> str:
+    """Model descriptions come from the analysis in English: say them in the report's
+    language, phrase by phrase (longest phrases first)."""
+    if t.lang == "en":
+        return text
+    english = catalogue("en")
+    for key in _PHRASES:
+        text = text.replace(english[f"phrase_{key}"], t(f"phrase_{key}"))
+    return text.replace(f" {english['phrase_outcome']}", "")
+
+
+def _status(status: str, t: Texts) -> dict[str, str]:
+    key, mark, css = STATUS_KEYS[status]
+    return {"word": t(key), "mark": mark, "css": css}
+
+
+def _count(n: int, rule: Rule, t: Texts) -> str:
+    return rule.label() if rule.small(n) else t.integer(n)
+
+
+def _summary(result: AnalysisResult, t: Texts) -> dict[str, Any]:
+    counts = result.verdict_counts()
+    held = [
+        (c.label, tt.label if tt.context not in ("elsewhere", "everywhere") else t(tt.context))
+        for c in result.chains
+        for tt in c.tests
+        if tt.verdict == "held"
+    ]
+    return {
+        "lead": t(
+            "summary_lead",
+            tests=sum(counts.values()),
+            held=counts["held"],
+            not_supported=counts["not supported"],
+            contradicted=counts["contradicted"],
+            insufficient=counts["insufficient data"],
+        ),
+        "held": held,
+    }
+
+
+def _context_label(test: Any, t: Texts) -> str:
+    return t(test.context) if test.context in ("elsewhere", "everywhere") else test.label
+
+
+def _matrix(result: AnalysisResult, t: Texts, rule: Rule) -> list[dict[str, Any]]:
+    rows = []
+    for chain in result.chains:
+        for i, test in enumerate(chain.tests):
+            show = test.effect is not None and rule.enough(test.n)
+            rows.append(
+                {
+                    "chain": chain.label,
+                    "chain_id": f"{chain.theory}-{chain.chain}",
+                    "first": i == 0,
+                    "span": len(chain.tests),
+                    "context": _context_label(test, t),
+                    "verdict": _verdict(test.verdict, t),
+                    "effect": _effect_text(test.effect, t) if show else "",
+                    "n": _count(test.n, rule, t),
+                }
+            )
+    return rows
+
+
+def _theory(validation: Any, theory: Any, t: Texts, lang: str) -> dict[str, Any]:
+    graph = theory_graph(validation, theory, lang)
+    headings = {k: t(f"{k}s") for k in ("context", "intervention", "mechanism", "outcome")}
+    diagram = (
+        theory_diagram(
+            graph,
+            t("theory_diagram", theory=theory.title.get(lang)),
+            t("theory_diagram_desc"),
+            headings,
+        )
+        if graph.number_of_nodes()
+        else Markup("")
+    )
+    return {
+        "id": theory.id,
+        "title": theory.title.get(lang),
+        "description": theory.description.get(lang) if theory.description else "",
+        "diagram": diagram,
+    }
+
+
+def _chain(chain: Any, t: Texts, rule: Rule) -> dict[str, Any]:
+    def rows(tests: list[Any]) -> list[ForestRow]:
+        out = []
+        for test in tests:
+            label = _context_label(test, t)
+            if test.effect is None or not rule.enough(test.n):
+                out.append(
+                    ForestRow(
+                        label,
+                        None,
+                        None,
+                        None,
+                        test.verdict,
+                        note=f"{t(VERDICT_KEYS['insufficient data'][0])} "
+                        f"(n {_count(test.n, rule, t)})",
+                    )
+                )
+            else:
+                est, low, high = test.effect.per_sd
+                out.append(
+                    ForestRow(
+                        f"{label} (n {_count(test.n, rule, t)})", est, low, high, test.verdict
+                    )
+                )
+        return out
+
+    models = [
+        {
+            "context": _context_label(x, t),
+            "model": _phrases(x.effect.model, t),
+            "reason": _phrases(x.effect.reason, t),
+            "notes": _phrases("; ".join(x.effect.notes), t),
+        }
+        for x in chain.tests
+        if x.effect is not None
+    ]
+    labels = {x.context: _context_label(x, t) for x in chain.tests}
+    interactions = [
+        t(
+            "interaction_row",
+            context=labels.get(i.context, i.context),
+            effect=_effect_text(i.effect, t),
+        )
+        for i in chain.interactions
+        if i.effect is not None
+    ]
+    mediation = []
+    for test in chain.tests:
+        m = test.mediation
+        if m and "indirect" in m and rule.enough(int(m.get("n", 0))):
+            ind = m["indirect"]
+            mediation.append(
+                f"{_context_label(test, t)}: "
+                + t(
+                    "mediation",
+                    intervention=chain.intervention_label or "",
+                    effect=f"{t.signed(ind['estimate'])} [{t.signed(ind['ci_low'])}, "
+                    f"{t.signed(ind['ci_high'])}]",
+                )
+            )
+    excluded = sum(sum(x.excluded.values()) for x in chain.tests)
+    return {
+        "id": f"{chain.theory}-{chain.chain}",
+        "label": chain.label,
+        "direction": t("declared_direction", direction=t(f"direction_{chain.direction}")),
+        "forest_contexts": forest(rows(chain.tests), t("forest_contexts"), t("forest_desc"), t),
+        "forest_offices": forest(rows(chain.by_office), t("forest_offices"), t("forest_desc"), t),
+        "models": models,
+        "interactions": interactions,
+        "mediation": mediation,
+        "log_scale": chain.family != "gaussian",
+        "excluded": _count(excluded, rule, t) if excluded else "",
+    }
+
+
+def _scorecard(
+    result: AnalysisResult,
+    theories: list[Any],
+    t: Texts,
+    rule: Rule,
+    lang: str,
+    office_level: set[str],
+) -> dict[str, Any]:
+    offices = sorted({c.office for cr in result.criteria for c in cr.cells} - {"all"})
+    by_id = {(c.theory, c.criterion): c for c in result.criteria}
+    perspectives = []
+    for perspective in PERSPECTIVES:
+        factors = []
+        for th in theories:
+            for csf in th.critical_success_factors:
+                if csf.perspective.value != perspective:
+                    continue
+                rows = []
+                for ref in csf.criteria:
+                    owner, cid = ref.split(".", 1) if "." in ref else (th.id, ref)
+                    crit = by_id.get((owner, cid))
+                    if crit is None:
+                        continue
+                    rows.append(
+                        _criterion_row(crit, offices, t, rule, crit.indicator in office_level)
+                    )
+                factors.append({"label": csf.label.get(lang), "rows": rows})
+        if factors:
+            perspectives.append({"label": t(f"perspective_{perspective}"), "factors": factors})
+    return {"offices": offices, "perspectives": perspectives}
+
+
+def _criterion_row(
+    crit: Any, offices: list[str], t: Texts, rule: Rule, office_level: bool
+) -> dict[str, Any]:
+    latest: dict[str, Any] = {}
+    for cell in crit.cells:
+        if cell.office not in latest or cell.period > latest[cell.office].period:
+            latest[cell.office] = cell
+    share = crit.statistic == "share"
+
+    def fmt(v: float | None) -> str:
+        return t.percent(v) if share else t.number(v)
+
+    cells = []
+    for office in [*offices, "all"]:
+        cell = latest.get(office)
+        if cell is None or cell.estimate is None:
+            cells.append(
+                {"text": "–", "status": _status("no data", t), "title": "", "interval": ""}
+            )
+            continue
+        if not office_level and not rule.enough(cell.n):
+            cells.append(
+                {
+                    "text": f"n {rule.label()}",
+                    "status": _status("no data", t),
+                    "interval": "",
+                    "title": t("no_estimate"),
+                }
+            )
+            continue
+        interval = f" [{fmt(cell.ci_low)}, {fmt(cell.ci_high)}]" if cell.ci_low is not None else ""
+        cells.append(
+            {
+                "text": fmt(cell.estimate),
+                "interval": interval,
+                "status": _status(cell.status, t),
+                "title": f"{cell.period}, n {_count(cell.n, rule, t)}",
+            }
+        )
+    target = " ".join(
+        f"{'≥' if k == 'at_least' else '≤'} {fmt(v)}"
+        for k, v in crit.target.items()
+        if v is not None
+    )
+    trend = crit.trends.get("all", "one period")
+    trend_key = {"up": "trend_up", "down": "trend_down", "no clear change": "trend_flat"}.get(
+        trend, "trend_one"
+    )
+    return {"label": crit.label, "target": target, "cells": cells, "trend": t(trend_key)}
+
+
+def _quality(
+    store: Any,
+    result: AnalysisResult,
+    rule: Rule,
+    t: Texts,
+    validation: Any,
+    offices: Sequence[str],
+    periods: Sequence[str],
+) -> dict[str, Any]:
+    indicators = {i.id: i for f in validation.indicator_files for i in f.indicators}
+    batches = [
+        b
+        for b in store.batches()
+        if (not offices or b.office in offices) and (not periods or b.period in periods)
+    ]
+    batch_rows = []
+    for b in batches:
+        hide_q = rule.small(b.rows_quarantined)
+        hide_in = rule.small(b.rows_in)
+        batch_rows.append(
+            {
+                "office": b.office,
+                "period": b.period,
+                "level": b.level,
+                "rows_in": rule.label() if hide_in else t.integer(b.rows_in),
+                # a hidden quarantine count must not be recomputable as rows in − accepted
+                "accepted": "·"
+                if (hide_q or hide_in) and b.rows_accepted
+                else t.integer(b.rows_accepted),
+                "quarantined": rule.label()
+                if hide_q or (hide_in and b.rows_quarantined)
+                else t.integer(b.rows_quarantined),
+            }
+        )
+    reasons: dict[str, dict[str, int]] = {}
+    office_names = sorted({b.office for b in batches})
+    for b in batches:
+        for reason, _column, count in store.quarantine_reasons(b.batch_id):
+            reasons.setdefault(reason, {}).setdefault(b.office, 0)
+            reasons[reason][b.office] += count
+    names = sorted(reasons)
+    cells = [[reasons[r].get(o, 0) for o in office_names] for r in names]
+    hidden = suppress_table(cells, rule) if cells else None
+    table = []
+    for i, reason in enumerate(names):
+        row = []
+        for j, _office in enumerate(office_names):
+            v = cells[i][j]
+            row.append(
+                "·" if hidden and hidden.cells[i][j] and not rule.small(v) else _count(v, rule, t)
+            )
+        total = sum(cells[i])
+        table.append(
+            {
+                "reason": reason,
+                "cells": row,
+                "total": "·"
+                if hidden and hidden.row_totals[i] and not rule.small(total)
+                else _count(total, rule, t),
+            }
+        )
+    col_totals = []
+    for j in range(len(office_names)):
+        total = sum(cells[i][j] for i in range(len(names)))
+        col_totals.append(
+            "·"
+            if hidden and hidden.col_totals[j] and not rule.small(total)
+            else _count(total, rule, t)
+        )
+    grand = sum(sum(r) for r in cells)
+    missing = _missingness(store, indicators, rule, t)
+    return {
+        "batches": batch_rows,
+        "offices": office_names,
+        "reasons": table,
+        "reason_totals": col_totals,
+        "grand_total": rule.label() if hidden and hidden.grand_total else _count(grand, rule, t),
+        "missing": missing,
+    }
+
+
+def _missingness(
+    store: Any, indicators: dict[str, Any], rule: Rule, t: Texts
+) -> list[dict[str, str]]:
+    cols = store.columns("case_observations")
+    present = [i for i in sorted(indicators) if i in cols]
+    if not present:
+        return []
+    sql = (
+        "SELECT count(*), "
+        + ", ".join(f"count({ident(i)})" for i in present)
+        + " FROM case_observations"
+    )
+    row = store.con.execute(sql).fetchone()
+    total = int(row[0])
+    out = []
+    for ind_id, filled in zip(present, row[1:], strict=True):
+        missing = total - int(filled)
+        share = missing / total if total else None
+        out.append(
+            {
+                "indicator": indicators[ind_id].label.get(t.lang),
+                "id": ind_id,
+                "n": _count(total, rule, t),
+                "missing": t.percent(share, 1) if rule.enough(total) else "–",
+            }
+        )
+    return out
+
+
+def _methods(result: AnalysisResult, t: Texts) -> dict[str, Any]:
+    prov = result.provenance
+    return {
+        "models": t("methods_models_text"),
+        "correction": t("methods_correction_text", alpha=t.number(0.05)),
+        "verdicts": t("methods_verdicts_text", min_cases=result.settings["min_cases"]),
+        "files": prov["files"],
+        "batches": prov["batches"],
+        "versions": {"cmo": prov["cmo_version"], **prov["libraries"]},
+    }
+
+
+def _rameses(t: Texts) -> list[dict[str, Any]]:
+    names = {
+        "summary": t("summary"),
+        "matrix": t("matrix"),
+        "theories": t("theories"),
+        "chains": t("chains"),
+        "quality": t("data_quality"),
+        "methods": t("methods"),
+    }
+    rows = []
+    for item, where in RAMESES.items():
+        if where is None:
+            status = t("rameses_own_words")
+        else:
+            sections = ", ".join(names[w] for w in where)
+            status = t("partly_by" if item in PARTLY else "covered_by", sections=sections)
+        rows.append(
+            {"item": f"{item}. {t(f'rameses_{item}')}", "status": status, "own": where is None}
+        )
+    return rows
