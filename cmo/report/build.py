@@ -391,7 +391,7 @@ def _criterion_row(
             cells.append(
                 {
                     "text": f"n {rule.label()}",
-                    "status": _status("no data", t),
+                    "status": {"word": t("no_estimate"), "mark": "–", "css": "no-data"},
                     "interval": "",
                     "title": t("no_estimate"),
                 }

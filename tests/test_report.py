@@ -1,0 +1,365 @@
+"""`cmo report`: catalogues, disclosure control, escaping — tested by parsing the HTML — and
+the demo report opened in headless Chromium as a person would."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import shutil
+from html.parser import HTMLParser
+
+import pytest
+import yaml
+
+from cmo.report import build_report
+from cmo.report.disclosure import Rule, suppress_table
+from cmo.report.i18n import catalogue
+from cmo.store import open_store
+from cmo.workspace import load_workspace
+
+from .collect_helpers import make_workspace, write
+from .conftest import ROOT
+
+HOSTILE = """
+id: hostile
+title:
+  fi: "<script>window.__pwned = 1</script>Vihamielinen"
+  en: "<script>window.__pwned = 1</script>Hostile"
+contexts:
+  - id: far
+    label:
+      fi: "<img src=x onerror=\\"window.__pwned=2\\">Kaukana"
+      en: "<img src=x onerror=\\"window.__pwned=2\\">Far"
+    when: {indicator: distance_km, above: 30}
+mechanisms:
+  - id: equal
+    label:
+      fi: "javascript:window.__pwned=3"
+      en: "<a href=\\"javascript:window.__pwned=3\\">click</a>"
+    indicator: equal_encounter
+outcomes:
+  - id: part
+    label:
+      fi: "</svg><script>window.__pwned=4</script>"
+      en: "</svg><script>window.__pwned=4</script>"
+    indicator: participation
+chains:
+  - id: hostile_chain
+    contexts: [far]
+    mechanism: equal
+    outcome: part
+"""
+
+
+class Page(HTMLParser):
+    """Collects tags with their attributes, table cells per table, and all text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.tables: dict[str, list[list[str]]] = {}
+        self._table: list[str] = []
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag == "table":
+            self._table.append(dict(attrs).get("id") or f"table{len(self.tables)}")
+            self.tables[self._table[-1]] = []
+        elif tag == "tr" and self._table:
+            self._row = []
+            self.tables[self._table[-1]].append(self._row)
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None and self._row is not None:
+            self._row.append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "table" and self._table:
+            self._table.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def parse(html: str) -> Page:
+    page = Page()
+    page.feed(html)
+    return page
+
+
+@pytest.fixture(scope="module")
+def workspace(examples_collected, tmp_path_factory):
+    """The collected examples plus a theory with hostile labels."""
+    ws, _ = examples_collected
+    root = tmp_path_factory.mktemp("report") / "ws"
+    shutil.copytree(ws.root, root)
+    (root / "programme_theories" / "hostile.yaml").write_text(HOSTILE, encoding="utf-8")
+    return load_workspace(root)
+
+
+@pytest.fixture(scope="module")
+def reports(workspace):
+    out = {}
+    for lang in ("fi", "en"):
+        report = build_report(workspace, lang=lang)
+        path = workspace.root / "out" / f"report-{lang}.html"
+        report.write(path)
+        out[lang] = (report, path)
+    return out
+
+
+def test_catalogues_have_the_same_keys_and_every_used_key_exists() -> None:
+    fi, en = catalogue("fi"), catalogue("en")
+    assert set(fi) == set(en)
+    sources = [
+        (ROOT / "cmo" / "report" / "templates" / "report.html.j2").read_text("utf-8"),
+        (ROOT / "cmo" / "report" / "build.py").read_text("utf-8"),
+    ]
+    used = set()
+    for text in sources:
+        used |= set(re.findall(r"""\bt\(\s*["']([a-z_0-9]+)["']""", text))
+    dynamic = {f"perspective_{p}" for p in ("client", "personnel", "process", "economy")}
+    dynamic |= {f"rameses_{i}" for i in range(1, 21)}
+    dynamic |= {"direction_positive", "direction_negative", "elsewhere", "everywhere"}
+    dynamic |= {f"{k}s" for k in ("context", "intervention", "mechanism", "outcome")}
+    assert used, "the scan found no keys at all"
+    missing = sorted((used | dynamic) - set(en))
+    assert not missing
+    for key in dynamic:
+        assert fi[key] and en[key]
+    raw = yaml.safe_load((ROOT / "cmo" / "report" / "i18n" / "fi.yaml").read_text("utf-8"))
+    assert list(raw) == list(
+        yaml.safe_load((ROOT / "cmo" / "report" / "i18n" / "en.yaml").read_text("utf-8"))
+    )
+
+
+def test_finnish_report_is_finnish_with_decimal_commas(reports) -> None:
+    html = reports["fi"][1].read_text("utf-8")
+    page = parse(html)
+    assert '<html lang="fi">' in html
+    assert "Mikä piti missäkin" in html
+    matrix = next(
+        rows for rows in page.tables.values() if rows and rows[0][:2] == ["Ketju", "Konteksti"]
+    )
+    effects = [row[-2] for row in matrix[1:] if row[-2]]
+    assert effects
+    assert all(
+        re.fullmatch(r"[+−]?\d+,\d\d \[[+−]?\d+,\d\d, [+−]?\d+,\d\d\]", e) for e in effects
+    ), effects
+    assert "lineaarinen monitasomalli" in html
+    en = reports["en"][1].read_text("utf-8")
+    assert "What held where" in en and "+0.56" in en
+
+
+def test_report_is_self_contained(reports) -> None:
+    for _, path in reports.values():
+        page = parse(path.read_text("utf-8"))
+        for tag, attrs in page.tags:
+            assert tag != "script"
+            assert tag not in ("link", "iframe", "object", "embed", "img")
+            for name, value in attrs.items():
+                assert not name.startswith("on"), (tag, name)
+                if name in ("src", "href") and value:
+                    assert value.startswith("#"), (tag, name, value)
+        assert "Content-Security-Policy" in path.read_text("utf-8")
+
+
+def test_hostile_labels_are_text_not_markup(reports) -> None:
+    html = reports["en"][1].read_text("utf-8")
+    page = parse(html)
+    text = "".join(page.text)
+    assert "<script>window.__pwned = 1</script>Hostile" in text  # shown, escaped
+    assert "&lt;script&gt;" in html
+    assert not any(tag == "script" for tag, _ in page.tags)
+    assert not any(tag == "img" for tag, _ in page.tags)
+    assert "javascript:" not in " ".join(str(v) for _, a in page.tags for v in a.values())
+
+
+def test_no_row_level_data_and_no_pseudonymous_keys(reports, workspace) -> None:
+    with open_store(workspace.store_path, read_only=True) as store:
+        keys = {
+            r[0]
+            for r in store.con.execute(
+                "SELECT case_key FROM case_observations UNION SELECT worker_key FROM "
+                "case_observations WHERE worker_key IS NOT NULL"
+            ).fetchall()
+        }
+    for _, path in reports.values():
+        html = path.read_text("utf-8")
+        for key in keys:
+            assert key not in html
+            assert key[:16] not in html
+
+
+def test_summary_and_every_chain_section(reports) -> None:
+    report, path = reports["en"]
+    page = parse(path.read_text("utf-8"))
+    ids = {a.get("id") for _, a in page.tags}
+    for chain in report.analysis.chains:
+        assert f"{chain.theory}-{chain.chain}" in ids
+    assert {"summary", "matrix", "theories", "chains", "scorecard", "quality", "methods"} <= ids
+    headings = [int(tag[1]) for tag, _ in page.tags if re.fullmatch(r"h[1-6]", tag)]
+    assert headings[0] == 1
+    assert all(b - a <= 1 for a, b in itertools.pairwise(headings))
+    for _, attrs in (x for x in page.tags if x[0] == "svg"):
+        assert attrs.get("role") == "img" and attrs.get("aria-labelledby")
+
+
+# ---- disclosure control on crafted data with small cells ------------------------------------
+
+SMALL = "Asiakasnumero;Jakso;Mittauskerta;Osallisuus;Luottamus;Etäisyys km\n"
+
+
+@pytest.fixture(scope="module")
+def small_report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("small")
+    ws = make_workspace(root / "ws", offices=("kemi", "inari", "tornio"))
+    from cmo.collect import collect
+
+    rows = "".join(
+        f"K{i};2026H1;seuranta;{1 + i % 5};{1 + (i * 3) % 5};{i % 50}\n" for i in range(60)
+    )
+    rows += "K-bad1;2026H1;seuranta;9;5;10\nK-bad2;2026H1;seuranta;9;5;10\n"  # 2 quarantined
+    collect(ws, "kemi", [write(root / "kemi.csv", SMALL + rows)])
+    inari = "".join(f"I{i};2026H1;seuranta;{1 + i % 5};4;70\n" for i in range(3))  # 3 cases
+    inari += "I-bad;2026H1;seuranta;x;4;70\n"
+    collect(ws, "inari", [write(root / "inari.csv", SMALL + inari)])
+    tornio = "".join(f"T{i};2026H1;seuranta;{1 + i % 5};2;5\n" for i in range(12))
+    tornio += "".join(f"T-bad{i};2026H1;seuranta;4;2;ei\n" for i in range(7))
+    collect(ws, "tornio", [write(root / "tornio.csv", SMALL + tornio)])
+    report = build_report(ws, lang="en")
+    return report, parse(report.html)
+
+
+def _numbers(cell: str) -> list[int]:
+    return [int(x.replace(",", "")) for x in re.findall(r"(?<![<\d.,])\d[\d,]*(?![\d.%])", cell)]
+
+
+def test_small_counts_are_shown_as_less_than_k(small_report) -> None:
+    _report, page = small_report
+    batches = next(
+        rows
+        for rows in page.tables.values()
+        if rows and rows[0][:3] == ["Office", "Period", "Level"]
+    )
+    for row in batches[1:]:
+        for cell in row[3:]:
+            for n in _numbers(cell):
+                assert not 0 < n < 5, row
+    inari = next(row for row in batches if row[0] == "inari")
+    assert inari[3:] == ["<5", "·", "<5"]  # 4 rows in: all hidden
+    kemi = next(row for row in batches if row[0] == "kemi")
+    assert kemi[3] == "62" and kemi[5] == "<5" and kemi[4] == "·"  # 60 = 62 − <5: hidden
+
+
+def test_quarantine_table_has_secondary_suppression(small_report) -> None:
+    _, page = small_report
+    table = page.tables["quarantine-table"]
+    header, *body = table
+    for row in body:
+        for cell in row[1:]:
+            for n in _numbers(cell):
+                assert not 0 < n < 5
+    hidden = [[c in ("<5", "·") for c in row[1:]] for row in body]
+    for row, flags in zip(body, hidden, strict=True):  # rows: never exactly one hidden cell
+        cells, total = flags[:-1], flags[-1]
+        assert not (sum(cells) == 1 and not total), row
+    for j in range(len(header) - 1):  # columns likewise
+        column = [flags[j] for flags in hidden]
+        assert not (sum(column[:-1]) == 1 and not column[-1]), j
+
+
+def test_estimates_from_fewer_than_k_cases_are_not_shown(small_report) -> None:
+    _, page = small_report
+    checked = 0
+    for rows in page.tables.values():
+        if rows and rows[0][:2] == ["Criterion", "Target"]:
+            offices = rows[0][2:-2]
+            for row in rows[1:]:
+                cell = row[2 + offices.index("inari")]  # Inari: 3 accepted cases
+                if "no data" in cell:
+                    continue
+                assert "%" not in cell, row
+                assert "n <5" in cell, row
+                checked += 1
+    assert checked >= 1
+    matrix = next(
+        rows for rows in page.tables.values() if rows and rows[0][:2] == ["Chain", "Context"]
+    )
+    for row in matrix[1:]:
+        if row[-1] == "<5":
+            assert row[-2] == ""
+
+
+def test_suppress_table_rules() -> None:
+    rule = Rule(5)
+    s = suppress_table([[10, 3, 20, 30], [15, 8, 9, 40], [50, 60, 70, 80]], rule)
+    # 3 is small; then 10 (its row), 15 and 8 (the columns of 10 and 3): two hidden per line
+    assert s.cells == [
+        [True, True, False, False],
+        [True, True, False, False],
+        [False, False, False, False],
+    ]
+    assert not any(s.row_totals) and not any(s.col_totals)
+    s = suppress_table([[3, 0], [0, 0]], rule)
+    assert s.cells[0][0] and s.row_totals[0] and s.col_totals[0]
+    s = suppress_table([[12, 30], [40, 50]], rule)
+    assert not any(any(r) for r in s.cells) and not any(s.row_totals) and not s.grand_total
+
+
+# ---- in a real browser -----------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)",
+)
+def test_demo_report_in_headless_chromium(reports, tmp_path_factory) -> None:
+    from playwright.sync_api import sync_playwright
+
+    _, path = reports["fi"]
+    shots = ROOT / "out"
+    shots.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1100, "height": 1400})
+        errors: list[str] = []
+        requests: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(path.resolve().as_uri())
+        page.wait_for_load_state("load")
+        assert errors == []
+        assert requests == [path.resolve().as_uri()]  # the page itself, nothing else
+        assert page.locator("#matrix table").is_visible()
+        for section in page.locator("section.chain").all():
+            section.scroll_into_view_if_needed()
+            assert section.is_visible()
+        assert page.locator("section.chain").count() >= 7
+        assert page.evaluate("window.__pwned === undefined")
+        page.screenshot(path=str(shots / "report-screenshot.png"), full_page=True)
+        pdf = page.pdf(format="A4", print_background=True)
+        (shots / "report-print.pdf").write_bytes(pdf)
+        browser.close()
+    assert pdf.startswith(b"%PDF")
+    assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 5
