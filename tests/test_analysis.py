@@ -186,3 +186,77 @@ def test_a_failing_mixed_model_falls_back_visibly(monkeypatch) -> None:
     assert fit.model.startswith("linear model, office fixed effects")
     assert "could not be fitted" in fit.reason
     assert fit.estimate == pytest.approx(0.5, abs=0.15)
+
+
+def _store_workspace(tmp_path, rows: str, workers: str = ""):
+    """A workspace with the shipped framework and case rows given as an export."""
+    from cmo.collect import collect
+
+    from .collect_helpers import make_workspace, write
+
+    ws = make_workspace(tmp_path / "ws", offices=("kemi", "inari"))
+    header = "Asiakasnumero;Työntekijä;Jakso;Mittauskerta;Elämäntilanne;Luottamus\n"
+    collect(ws, "kemi", [write(tmp_path / "cases.csv", header + rows)])
+    if workers:
+        collect(
+            ws,
+            "kemi",
+            [write(tmp_path / "workers.csv", "Työntekijä;Jakso;Asiakasmäärä\n" + workers)],
+        )
+    return ws
+
+
+def test_change_pairs_the_latest_values_at_each_point(tmp_path) -> None:
+    """Baseline 3 and follow-up 4 in 2026H1, then follow-up 2 in 2026H2: the latest change is
+    2 − 3 = −1, counted in 2026H2 (not max(4, 2) − 3 = +1)."""
+    ws = _store_workspace(
+        tmp_path, "A;T1;2026H1;alku;3;4\nA;T1;2026H1;seuranta;4;4\nA;T1;2026H2;seuranta;2;4\n"
+    )
+    result = analyse(ws, ["lapland_framework"])
+    crit = next(c for c in result.criteria if c.criterion == "life_situation_improves")
+    cells = {(c.office, c.period): c for c in crit.cells}
+    assert cells[("kemi", "2026H2")].estimate == -1.0
+    assert ("kemi", "2026H1") not in cells
+
+
+def test_ties_are_broken_deterministically(tmp_path) -> None:
+    """Several rows of a case without measurement points: the choice between them is made
+    by period, batch and row, so repeated runs give identical results."""
+    from cmo.collect import collect
+
+    from .collect_helpers import make_workspace, write
+
+    ws = make_workspace(tmp_path / "ws", offices=("kemi",))
+    header = "Asiakasnumero;Työntekijä;Elämäntilanne;Luottamus\n"
+    for name, period, shift in (("a.csv", "2026H1", 0), ("b.csv", "2026H2", 3)):
+        rows = "".join(f"C{i};T1;{(i + shift) % 10};{1 + (i + shift) % 5}\n" for i in range(60))
+        rows += "".join(f"C{i};T1;{(i + shift + 5) % 10};{1 + i % 5}\n" for i in range(60))
+        collect(ws, "kemi", [write(tmp_path / name, header + rows)], period=period)
+    one = json.dumps(analyse(ws).to_dict(), sort_keys=True)
+    two = json.dumps(analyse(ws).to_dict(), sort_keys=True)
+    assert one == two
+
+
+def test_worker_values_join_within_the_office(tmp_path) -> None:
+    """The same local worker number in two offices is two workers."""
+    from cmo.analysis.data import load_cases
+    from cmo.collect import collect
+    from cmo.store import open_store
+    from cmo.theory import validate
+
+    from .collect_helpers import make_workspace, write
+
+    ws = make_workspace(tmp_path / "ws", offices=("kemi", "inari"))
+    header = "Asiakasnumero;Työntekijä;Jakso;Luottamus\n"
+    collect(ws, "kemi", [write(tmp_path / "k.csv", header + "K1;T01;2026H1;4\n")])
+    collect(ws, "inari", [write(tmp_path / "i.csv", header + "I1;T01;2026H1;4\n")])
+    load = "Työntekijä;Jakso;Asiakasmäärä\n"
+    collect(ws, "kemi", [write(tmp_path / "kw.csv", load + "T01;2026H1;20\n")])
+    collect(ws, "inari", [write(tmp_path / "iw.csv", load + "T01;2026H1;60\n")])
+    result = validate(workspace=ws.root)
+    indicators = {i.id: i for f in result.indicator_files for i in f.indicators}
+    points = {p.id: p for f in result.indicator_files for p in f.measurement_points}
+    with open_store(ws.store_path, read_only=True) as store:
+        data = load_cases(store, indicators, points, {("worker_caseload", "unit")})
+    loads = dict(zip(data.frame["office"], data.frame["worker_caseload@unit"], strict=True))
+    assert loads == {"kemi": 20, "inari": 60}

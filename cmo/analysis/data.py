@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 FIRST, LAST = "first", "last"
+#: Which row of a case comes later: the measurement point's order, then the period, the batch
+#: and the row in the source file — so that every choice is deterministic.
+ORDER = "struct_pack(m := mp_order, p := period, b := batch_id, r := source_row)"
 
 
 def column(ind: Indicator, point: str | None, default: str) -> str:
@@ -89,12 +92,12 @@ def load_cases(
         name = ident(f"{ind_id}@{point}")
         col = ident(ind_id)
         if point == FIRST:
-            aggs.append(f"arg_min({col}, mp_order) FILTER (WHERE {col} IS NOT NULL) AS {name}")
+            aggs.append(f"arg_min({col}, {ORDER}) FILTER (WHERE {col} IS NOT NULL) AS {name}")
         elif point == LAST:
-            aggs.append(f"arg_max({col}, mp_order) FILTER (WHERE {col} IS NOT NULL) AS {name}")
+            aggs.append(f"arg_max({col}, {ORDER}) FILTER (WHERE {col} IS NOT NULL) AS {name}")
         else:
             aggs.append(
-                f"arg_max({col}, mp_order) FILTER (WHERE measurement_point = {sql_str(point)} "
+                f"arg_max({col}, {ORDER}) FILTER (WHERE measurement_point = {sql_str(point)} "
                 f"AND {col} IS NOT NULL) AS {name}"
             )
     sql = f"""
@@ -103,28 +106,29 @@ def load_cases(
             WHERE {" AND ".join(where)}
         )
         SELECT office, case_key, min(period) AS period,
-               arg_max(worker_key, mp_order) AS worker_key
+               arg_max(worker_key, {ORDER}) AS worker_key
                {"".join(", " + a for a in aggs)}
         FROM rows GROUP BY office, case_key ORDER BY office, case_key
     """
     frame = con.execute(sql, params).df()
     for level, table, keys in (
-        (Level.WORKER, "worker_observations", ("worker_key", "period")),
+        (Level.WORKER, "worker_observations", ("office", "worker_key", "period")),
         (Level.OFFICE, "office_observations", ("office", "period")),
     ):
         wanted = sorted({n[0] for n in needs if indicators[n[0]].level is level})
         if not wanted:
             continue
         cols = set(store.columns(table))
+        unit_order = (
+            f"struct_pack(m := {order_sql}, b := batch_id, r := source_row)"
+            if "measurement_point" in cols
+            else "struct_pack(b := batch_id, r := source_row)"
+        )
         picks = ", ".join(
-            f"arg_max({ident(i)}, coalesce(measurement_point, '')) "
-            f"FILTER (WHERE {ident(i)} IS NOT NULL) AS {ident(i + '@unit')}"
-            if i in cols and "measurement_point" in cols
-            else (
-                f"max({ident(i)}) AS {ident(i + '@unit')}"
-                if i in cols
-                else f"NULL AS {ident(i + '@unit')}"
-            )
+            f"arg_max({ident(i)}, {unit_order}) FILTER (WHERE {ident(i)} IS NOT NULL) "
+            f"AS {ident(i + '@unit')}"
+            if i in cols
+            else f"NULL AS {ident(i + '@unit')}"
             for i in wanted
         )
         units = con.execute(f"SELECT {', '.join(keys)}, {picks} FROM {table} GROUP BY ALL").df()

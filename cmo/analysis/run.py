@@ -510,7 +510,7 @@ def _chain(
         if name == ELSEWHERE or not plan.contexts:
             pass
         else:
-            excluded["context unknown"] = int(flags[name].isna().sum())
+            excluded["context unknown"] = int((complete & flags[name].isna()).sum())
         test = ContextTest(
             context=name,
             label=text,
@@ -543,8 +543,9 @@ def _chain(
         inter = Interaction(context=ctx.id, n=int(subset.sum()), effect=None)
         xs = x[subset].to_numpy(float)
         cs = flag[subset].astype(float).to_numpy()
-        if inter.n < minimum or np.std(cs) == 0 or np.std(xs) == 0:
-            inter.why = "too few cases, or the context does not vary"
+        inside_n = int(cs.sum())
+        if min(inside_n, inter.n - inside_n) < minimum or np.std(xs) == 0:
+            inter.why = f"fewer than {minimum} cases in the context or outside it, or no variation"
         else:
             try:
                 fit = fit_effect(
@@ -752,7 +753,9 @@ def _criterion(
         acc[2] += s2
     rows = [*stats, *(("all", p, int(a[0]), a[1], a[2]) for p, a in sorted(totals.items()))]
     for office, period, n, s1, s2 in rows:
-        cell = _cell(crit, office, period, int(n), float(s1), float(s2))
+        cell = _cell(
+            crit, office, period, int(n), float(s1), float(s2), exact=ind.level is Level.OFFICE
+        )
         cells.append(cell)
         by_office.setdefault(office, []).append(cell)
     trends = {office: _trend(cs) for office, cs in sorted(by_office.items())}
@@ -821,11 +824,15 @@ def _criterion_stats(
     v = ident(ind.id)
     point = "measurement_point" if has_points else "NULL"
     if crit.statistic is Statistic.MEAN_CHANGE and crit.change is not None:
+        # the latest value at each point (by period, batch and row); the change is counted
+        # in the period of its later value
+        later = "struct_pack(p := period, b := batch_id, r := source_row)"
+        to, frm = sql_str(crit.change.to), sql_str(crit.change.from_)
         per_unit = (
-            f"SELECT office, arg_max(period, mp) AS period, "
-            f"max(v) FILTER (WHERE point = {sql_str(crit.change.to)}) - "
-            f"max(v) FILTER (WHERE point = {sql_str(crit.change.from_)}) AS value "
-            f"FROM (SELECT office, period, {unit} AS unit, {point} AS point, {mp_order} AS mp, "
+            f"SELECT office, arg_max(period, k) FILTER (WHERE point = {to}) AS period, "
+            f"arg_max(v, k) FILTER (WHERE point = {to}) - "
+            f"arg_max(v, k) FILTER (WHERE point = {frm}) AS value "
+            f"FROM (SELECT office, period, {unit} AS unit, {point} AS point, {later} AS k, "
             f"CAST({v} AS DOUBLE) AS v FROM {table} WHERE {' AND '.join(where)}) "
             f"GROUP BY office, unit HAVING value IS NOT NULL"
         )
@@ -841,7 +848,8 @@ def _criterion_stats(
         per_unit = (
             f"SELECT office, period, {value} AS value FROM (SELECT office, period, unit, "
             f"arg_max(v, mp) AS v FROM (SELECT office, period, {unit} AS unit, "
-            f"{mp_order} AS mp, {v} AS v FROM {table} WHERE {' AND '.join(where)}"
+            f"struct_pack(m := {mp_order}, b := batch_id, r := source_row) AS mp, {v} AS v "
+            f"FROM {table} WHERE {' AND '.join(where)}"
             f"{point_filter}) GROUP BY office, period, unit)"
         )
     sql = (
@@ -854,7 +862,16 @@ def _criterion_stats(
     ]
 
 
-def _cell(crit: Criterion, office: str, period: str, n: int, s1: float, s2: float) -> CriterionCell:
+def _cell(
+    crit: Criterion,
+    office: str,
+    period: str,
+    n: int,
+    s1: float,
+    s2: float,
+    *,
+    exact: bool = False,
+) -> CriterionCell:
     if n == 0:
         return CriterionCell(office, period, 0, None, None, None, "no data")
     estimate = s1 / n
@@ -865,7 +882,9 @@ def _cell(crit: Criterion, office: str, period: str, n: int, s1: float, s2: floa
         low, high = t_interval(estimate, math.sqrt(var), n)
     else:
         low = high = math.nan
-    status = _status(crit, estimate, low, high)
+    # one case or worker gives no interval, so no claim either way
+    no_claim = math.isnan(low) and not exact
+    status = "uncertain" if no_claim else _status(crit, estimate, low, high)
     return CriterionCell(office, period, n, estimate, _nan(low), _nan(high), status)
 
 

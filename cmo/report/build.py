@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from cmo import __version__
 from cmo.analysis import AnalysisResult, analyse
-from cmo.report.charts import ForestRow, forest, theory_diagram
+from cmo.report.charts import ForestRow, forest, reset_ids, theory_diagram
 from cmo.report.disclosure import Rule, suppress_table
 from cmo.report.i18n import Texts, catalogue
 from cmo.store import open_store
@@ -93,6 +93,7 @@ def build_report(
     periods: Sequence[str] = (),
 ) -> Report:
     started = time.perf_counter()
+    reset_ids()
     t = Texts(lang)
     rule = Rule(ws.settings.disclosure_threshold)
     result = analyse(ws, theories, offices=offices, periods=periods, lang=lang)
@@ -261,29 +262,21 @@ def _theory(validation: Any, theory: Any, t: Texts, lang: str) -> dict[str, Any]
 
 
 def _chain(chain: Any, t: Texts, rule: Rule) -> dict[str, Any]:
-    def rows(tests: list[Any]) -> list[ForestRow]:
+    def rows(tests: list[Any], with_n: bool = True) -> list[ForestRow]:
+        """Forest rows. By office, no n is shown: offices' n would add up to the context's
+        n, so a hidden office's n could be worked out."""
         out = []
         for test in tests:
             label = _context_label(test, t)
             if test.effect is None or not rule.enough(test.n):
-                out.append(
-                    ForestRow(
-                        label,
-                        None,
-                        None,
-                        None,
-                        test.verdict,
-                        note=f"{t(VERDICT_KEYS['insufficient data'][0])} "
-                        f"(n {_count(test.n, rule, t)})",
-                    )
-                )
+                note = t(VERDICT_KEYS["insufficient data"][0])
+                if with_n:
+                    note += f" (n {_count(test.n, rule, t)})"
+                out.append(ForestRow(label, None, None, None, test.verdict, note=note))
             else:
                 est, low, high = test.effect.per_sd
-                out.append(
-                    ForestRow(
-                        f"{label} (n {_count(test.n, rule, t)})", est, low, high, test.verdict
-                    )
-                )
+                shown = f"{label} (n {_count(test.n, rule, t)})" if with_n else label
+                out.append(ForestRow(shown, est, low, high, test.verdict))
         return out
 
     models = [
@@ -326,7 +319,9 @@ def _chain(chain: Any, t: Texts, rule: Rule) -> dict[str, Any]:
         "label": chain.label,
         "direction": t("declared_direction", direction=t(f"direction_{chain.direction}")),
         "forest_contexts": forest(rows(chain.tests), t("forest_contexts"), t("forest_desc"), t),
-        "forest_offices": forest(rows(chain.by_office), t("forest_offices"), t("forest_desc"), t),
+        "forest_offices": forest(
+            rows(chain.by_office, with_n=False), t("forest_offices"), t("forest_desc"), t
+        ),
         "models": models,
         "interactions": interactions,
         "mediation": mediation,
@@ -379,6 +374,11 @@ def _criterion_row(
     def fmt(v: float | None) -> str:
         return t.percent(v) if share else t.number(v)
 
+    # The pooled estimate minus the shown offices would reveal a hidden office: when any
+    # office's estimate is hidden, the pooled one is hidden too.
+    any_hidden = not office_level and any(
+        c.estimate is not None and not rule.enough(c.n) for o, c in latest.items() if o != "all"
+    )
     cells = []
     for office in [*offices, "all"]:
         cell = latest.get(office)
@@ -387,10 +387,10 @@ def _criterion_row(
                 {"text": "–", "status": _status("no data", t), "title": "", "interval": ""}
             )
             continue
-        if not office_level and not rule.enough(cell.n):
+        if not office_level and (not rule.enough(cell.n) or (office == "all" and any_hidden)):
             cells.append(
                 {
-                    "text": f"n {rule.label()}",
+                    "text": f"n {rule.label()}" if rule.small(cell.n) else "·",
                     "status": {"word": t("no_estimate"), "mark": "–", "css": "no-data"},
                     "interval": "",
                     "title": t("no_estimate"),
@@ -403,7 +403,7 @@ def _criterion_row(
                 "text": fmt(cell.estimate),
                 "interval": interval,
                 "status": _status(cell.status, t),
-                "title": f"{cell.period}, n {_count(cell.n, rule, t)}",
+                "title": cell.period,
             }
         )
     target = " ".join(
@@ -427,6 +427,8 @@ def _quality(
     offices: Sequence[str],
     periods: Sequence[str],
 ) -> dict[str, Any]:
+    """Batches, quarantine by reason and office, missingness — with disclosure control that
+    also holds across the tables (a hidden count must not be a difference of shown ones)."""
     indicators = {i.id: i for f in validation.indicator_files for i in f.indicators}
     batches = [
         b
@@ -434,22 +436,30 @@ def _quality(
         if (not offices or b.office in offices) and (not periods or b.period in periods)
     ]
     batch_rows = []
+    guarded: set[str] = set()  # offices with a hidden batch count
     for b in batches:
-        hide_q = rule.small(b.rows_quarantined)
-        hide_in = rule.small(b.rows_in)
+        small = [rule.small(v) for v in (b.rows_in, b.rows_accepted, b.rows_quarantined)]
+        if small[0]:
+            shown = [rule.label(), "·", "·"]
+        elif small[1] or small[2]:
+            # rows in = accepted + quarantined: hiding one part means hiding the other too
+            shown = [t.integer(b.rows_in), "·", "·"]
+        else:
+            shown = [
+                t.integer(b.rows_in),
+                t.integer(b.rows_accepted),
+                t.integer(b.rows_quarantined),
+            ]
+        if any(small):
+            guarded.add(b.office)
         batch_rows.append(
             {
                 "office": b.office,
                 "period": b.period,
                 "level": b.level,
-                "rows_in": rule.label() if hide_in else t.integer(b.rows_in),
-                # a hidden quarantine count must not be recomputable as rows in − accepted
-                "accepted": "·"
-                if (hide_q or hide_in) and b.rows_accepted
-                else t.integer(b.rows_accepted),
-                "quarantined": rule.label()
-                if hide_q or (hide_in and b.rows_quarantined)
-                else t.integer(b.rows_quarantined),
+                "rows_in": shown[0],
+                "accepted": shown[1],
+                "quarantined": shown[2],
             }
         )
     reasons: dict[str, dict[str, int]] = {}
@@ -461,24 +471,26 @@ def _quality(
     names = sorted(reasons)
     cells = [[reasons[r].get(o, 0) for o in office_names] for r in names]
     hidden = suppress_table(cells, rule) if cells else None
+    # An office with a hidden batch count: its whole column is hidden, and no totals are
+    # shown, so that nothing can be worked out against the batch table.
+    columns_hidden = {j for j, o in enumerate(office_names) if o in guarded}
+    totals = not columns_hidden
     table = []
     for i, reason in enumerate(names):
         row = []
         for j, _office in enumerate(office_names):
             v = cells[i][j]
-            row.append(
-                "·" if hidden and hidden.cells[i][j] and not rule.small(v) else _count(v, rule, t)
-            )
+            if (j in columns_hidden and v) or (hidden and hidden.cells[i][j] and not rule.small(v)):
+                row.append("·")
+            else:
+                row.append(_count(v, rule, t))
         total = sum(cells[i])
-        table.append(
-            {
-                "reason": reason,
-                "cells": row,
-                "total": "·"
-                if hidden and hidden.row_totals[i] and not rule.small(total)
-                else _count(total, rule, t),
-            }
+        shown_total = (
+            "·"
+            if (hidden and hidden.row_totals[i] and not rule.small(total))
+            else _count(total, rule, t)
         )
+        table.append({"reason": reason, "cells": row, "total": shown_total})
     col_totals = []
     for j in range(len(office_names)):
         total = sum(cells[i][j] for i in range(len(names)))
@@ -488,41 +500,58 @@ def _quality(
             else _count(total, rule, t)
         )
     grand = sum(sum(r) for r in cells)
-    missing = _missingness(store, indicators, rule, t)
+    missing = _missingness(store, indicators, rule, t, offices, periods)
     return {
         "batches": batch_rows,
         "offices": office_names,
         "reasons": table,
         "reason_totals": col_totals,
-        "grand_total": rule.label() if hidden and hidden.grand_total else _count(grand, rule, t),
+        "totals": totals,
+        "grand_total": "·"
+        if hidden and hidden.grand_total and not rule.small(grand)
+        else _count(grand, rule, t),
         "missing": missing,
     }
 
 
 def _missingness(
-    store: Any, indicators: dict[str, Any], rule: Rule, t: Texts
+    store: Any,
+    indicators: dict[str, Any],
+    rule: Rule,
+    t: Texts,
+    offices: Sequence[str],
+    periods: Sequence[str],
 ) -> list[dict[str, str]]:
+    """The share of case rows missing each indicator (shares only: a count of rows could be
+    set against the batch table)."""
     cols = store.columns("case_observations")
     present = [i for i in sorted(indicators) if i in cols]
     if not present:
         return []
+    where, params = ["1=1"], []
+    if offices:
+        where.append(f"office IN ({', '.join('?' for _ in offices)})")
+        params += list(offices)
+    if periods:
+        where.append(f"period IN ({', '.join('?' for _ in periods)})")
+        params += list(periods)
     sql = (
         "SELECT count(*), "
         + ", ".join(f"count({ident(i)})" for i in present)
-        + " FROM case_observations"
+        + f" FROM case_observations WHERE {' AND '.join(where)}"
     )
-    row = store.con.execute(sql).fetchone()
+    row = store.con.execute(sql, params).fetchone()
     total = int(row[0])
+    if not rule.enough(total):
+        return []
     out = []
     for ind_id, filled in zip(present, row[1:], strict=True):
-        missing = total - int(filled)
-        share = missing / total if total else None
+        missing = (total - int(filled)) / total
         out.append(
             {
                 "indicator": indicators[ind_id].label.get(t.lang),
                 "id": ind_id,
-                "n": _count(total, rule, t),
-                "missing": t.percent(share, 1) if rule.enough(total) else "–",
+                "missing": t.percent(missing, 0),
             }
         )
     return out

@@ -27,6 +27,13 @@ COLOURS = {
 _ids = iter(range(1, 1 << 30))
 
 
+def reset_ids() -> None:
+    """Number chart ids from 1 again (each report starts afresh: the same inputs give the
+    same page)."""
+    global _ids
+    _ids = iter(range(1, 1 << 30))
+
+
 @dataclass
 class ForestRow:
     label: str

@@ -477,7 +477,17 @@ def _check_theory(ws: Workspace, th: Placed[ProgrammeTheory]) -> None:
         role = _sections()[section]
         for i, item in lf.items(section):
             ind = _indicator(ws, lf, item.indicator, (section, i, "indicator"))
-            if ind is not None and ind.type not in QUANTITATIVE:
+            if ind is not None and ind.level.value != "case":
+                ws.add(
+                    lf.finding(
+                        "T005",
+                        f"{role} '{item.id}' is measured per {ind.level.value}; mechanisms, "
+                        "outcomes and interventions are measured per case (use a "
+                        f"{ind.level.value}-level indicator in a context instead)",
+                        (section, i, "indicator"),
+                    )
+                )
+            elif ind is not None and ind.type not in QUANTITATIVE:
                 ws.add(
                     lf.finding(
                         "T005",
