@@ -141,8 +141,10 @@ CODES: dict[str, Code] = _catalogue(
         E,
         "Indicator type does not fit its role",
         "The indicator cannot play the role it is given: a mechanism or outcome measured by a "
-        "category or a date, a mean of a category, a change of a category, a criterion whose "
-        "statistic does not fit the indicator.",
+        "category or a date, or per worker or office (mechanisms, outcomes and interventions "
+        "are measured per case; worker and office values belong in contexts), a mean of a "
+        "category, a change of a category, a criterion whose statistic does not fit the "
+        "indicator.",
     ),
     Code(
         "T006",
