@@ -15,7 +15,13 @@ if TYPE_CHECKING:
 FIRST, LAST = "first", "last"
 #: Which row of a case comes later: the measurement point's order, then the period, the batch
 #: and the row in the source file — so that every choice is deterministic.
-ORDER = "struct_pack(m := mp_order, p := period, b := batch_id, r := source_row)"
+ORDER = "row_key"
+#: The same order as one 128-bit number (cheaper to compare than a struct): measurement-point
+#: order, then the period's rank, the batch id and the source row, in separate digit ranges.
+ROW_KEY = (
+    "(CAST(mp_order AS HUGEINT) * 1000000000000000000000000 + CAST(period_rank AS HUGEINT) * "
+    "1000000000000000000 + CAST(batch_id AS HUGEINT) * 1000000000 + source_row)"
+)
 
 
 def column(ind: Indicator, point: str | None, default: str) -> str:
@@ -100,15 +106,32 @@ def load_cases(
                 f"arg_max({col}, {ORDER}) FILTER (WHERE measurement_point = {sql_str(point)} "
                 f"AND {col} IS NOT NULL) AS {name}"
             )
+    periods_seen = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT period FROM case_observations ORDER BY period"
+        ).fetchall()
+    ]
+    period_rank = (
+        "CASE period "
+        + " ".join(f"WHEN {sql_str(str(p))} THEN {i}" for i, p in enumerate(periods_seen))
+        + " ELSE 0 END"
+        if periods_seen
+        else "0"
+    )
     sql = f"""
-        WITH rows AS (
-            SELECT * {extra}, {order_sql} AS mp_order FROM case_observations
+        WITH ranked AS (
+            SELECT *, {period_rank} AS period_rank FROM case_observations
             WHERE {" AND ".join(where)}
+        ), rows AS (
+            SELECT * {extra}, {order_sql} AS mp_order FROM ranked
+        ), keyed AS (
+            SELECT *, {ROW_KEY} AS row_key FROM rows
         )
         SELECT office, case_key, min(period) AS period,
                arg_max(worker_key, {ORDER}) AS worker_key
                {"".join(", " + a for a in aggs)}
-        FROM rows GROUP BY office, case_key ORDER BY office, case_key
+        FROM keyed GROUP BY office, case_key ORDER BY office, case_key
     """
     frame = con.execute(sql, params).df()
     for level, table, keys in (
