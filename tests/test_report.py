@@ -123,11 +123,12 @@ def test_catalogues_have_the_same_keys_and_every_used_key_exists() -> None:
     ]
     used = set()
     for text in sources:
-        used |= set(re.findall(r"""\bt\(\s*["']([a-z_0-9]+)["']""", text))
+        used |= set(re.findall(r"""\bt\(\s*["']([a-z_0-9]+)["']\s*[,)]""", text))
     dynamic = {f"perspective_{p}" for p in ("client", "personnel", "process", "economy")}
     dynamic |= {f"rameses_{i}" for i in range(1, 21)}
     dynamic |= {"direction_positive", "direction_negative", "elsewhere", "everywhere"}
     dynamic |= {f"{k}s" for k in ("context", "intervention", "mechanism", "outcome")}
+    dynamic |= {f"level_{k}" for k in ("case", "worker", "office")}
     assert used, "the scan found no keys at all"
     missing = sorted((used | dynamic) - set(en))
     assert not missing
