@@ -260,3 +260,42 @@ def test_worker_values_join_within_the_office(tmp_path) -> None:
         data = load_cases(store, indicators, points, {("worker_caseload", "unit")})
     loads = dict(zip(data.frame["office"], data.frame["worker_caseload@unit"], strict=True))
     assert loads == {"kemi": 20, "inari": 60}
+
+
+def test_composite_scores_mean_reverse_and_prorated_sum() -> None:
+    """Composite scales: reversed items are min + max − value; a mean needs min_items answers;
+    a sum over fewer than all items is prorated."""
+    import duckdb
+
+    from cmo.analysis.data import _composite_sql
+    from cmo.theory.models import Indicator
+
+    def likert(i: str) -> Indicator:
+        return Indicator.model_validate(
+            {"id": i, "label": i, "type": "likert", "scale": {"min": 1, "max": 5}}
+        )
+
+    inds = {i: likert(i) for i in "abc"}
+    mean = Indicator.model_validate(
+        {
+            "id": "m",
+            "label": "M",
+            "type": "numeric",
+            "composite": {"items": ["a", "b", "c"], "reverse": ["c"], "min_items": 2},
+        }
+    )
+    total = Indicator.model_validate(
+        {
+            "id": "s",
+            "label": "S",
+            "type": "numeric",
+            "composite": {"items": ["a", "b", "c"], "method": "sum", "min_items": 2},
+        }
+    )
+    con = duckdb.connect()
+    rows = "(VALUES (1, 2, 5), (4, NULL, 2), (3, NULL, NULL)) t(a, b, c)"
+    got = con.execute(
+        f"SELECT {_composite_sql(mean, inds, set('abc'))}, "
+        f"{_composite_sql(total, inds, set('abc'))} FROM {rows}"
+    ).fetchall()
+    assert got == [(pytest.approx(4 / 3), 8.0), (4.0, 9.0), (None, None)]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cmo.store import Batch, Store
-from cmo.store.sql import ident, sql_str
+from cmo.store.sql import ident, point_order, scope, sql_str
 from cmo.theory.models import Indicator, IndicatorType, Level, MeasurementPoint
 
 if TYPE_CHECKING:
@@ -58,7 +58,12 @@ def _composite_sql(ind: Indicator, indicators: dict[str, Indicator], have: set[s
     present = " + ".join(f"(CASE WHEN {t} IS NULL THEN 0 ELSE 1 END)" for t in terms)
     total = " + ".join(f"coalesce({t}, 0)" for t in terms)
     need = comp.min_items or len(comp.items)
-    value = f"({total}) / ({present})" if comp.method == "mean" else f"({total})"
+    # a sum over fewer items than all is prorated, so that scores stay comparable
+    value = (
+        f"({total}) / ({present})"
+        if comp.method == "mean"
+        else f"({total}) * {len(terms)} / ({present})"
+    )
     return f"CASE WHEN ({present}) >= {need} THEN {value} END"
 
 
@@ -74,16 +79,9 @@ def load_cases(
     point id, ``first`` or ``last`` (by measurement-point order, non-missing values)."""
     con = store.con
     have = set(store.columns("case_observations"))
-    where = ["1=1"]
-    params: list[Any] = []
-    if offices:
-        where.append(f"office IN ({', '.join('?' for _ in offices)})")
-        params += offices
-    if periods:
-        where.append(f"period IN ({', '.join('?' for _ in periods)})")
-        params += periods
-    order = " ".join(f"WHEN {sql_str(p.id)} THEN {int(p.order)}" for p in points.values())
-    order_sql = f"CASE measurement_point {order} ELSE 0 END" if order else "0"
+    conditions, params = scope(offices or (), periods or ())
+    where = ["1=1", *conditions]
+    order_sql = point_order({p.id: p.order for p in points.values()})
     case_needs = sorted(n for n in needs if indicators[n[0]].level is Level.CASE)
     derived = []
     for ind_id in sorted({n[0] for n in case_needs}):

@@ -15,7 +15,7 @@ from cmo.analysis.models import Fit, FitError, family_of, fit_effect
 from cmo.analysis.stats import benjamini_hochberg, t_interval, wilson
 from cmo.errors import WorkspaceError
 from cmo.store import open_store
-from cmo.store.sql import ident, sql_str
+from cmo.store.sql import ident, point_order, scope, sql_str
 from cmo.theory import ValidationResult, validate
 from cmo.theory.checks import index_theories, resolve
 from cmo.theory.models import (
@@ -810,17 +810,10 @@ def _criterion_stats(
     if ind.id not in cols:
         return []
     unit = {"case": "case_key", "worker": "worker_key", "office": "office"}[ind.level.value]
-    order = " ".join(f"WHEN {sql_str(p.id)} THEN {p.order}" for p in points.values())
     has_points = "measurement_point" in cols
-    mp_order = f"CASE measurement_point {order} ELSE 0 END" if has_points and order else "0"
-    where = [f"{ident(ind.id)} IS NOT NULL"]
-    params: list[Any] = []
-    if offices:
-        where.append(f"office IN ({', '.join('?' for _ in offices)})")
-        params += offices
-    if periods:
-        where.append(f"period IN ({', '.join('?' for _ in periods)})")
-        params += periods
+    mp_order = point_order({p.id: p.order for p in points.values()}) if has_points else "0"
+    conditions, params = scope(offices, periods)
+    where = [f"{ident(ind.id)} IS NOT NULL", *conditions]
     v = ident(ind.id)
     point = "measurement_point" if has_points else "NULL"
     if crit.statistic is Statistic.MEAN_CHANGE and crit.change is not None:

@@ -16,7 +16,7 @@ from cmo.report.charts import ForestRow, forest, reset_ids, theory_diagram
 from cmo.report.disclosure import Rule, suppress_table
 from cmo.report.i18n import Texts, catalogue
 from cmo.store import open_store
-from cmo.store.sql import ident
+from cmo.store.sql import ident, scope
 from cmo.theory import validate
 from cmo.theory.graph import theory_graph
 from cmo.workspace import Workspace
@@ -528,13 +528,8 @@ def _missingness(
     present = [i for i in sorted(indicators) if i in cols]
     if not present:
         return []
-    where, params = ["1=1"], []
-    if offices:
-        where.append(f"office IN ({', '.join('?' for _ in offices)})")
-        params += list(offices)
-    if periods:
-        where.append(f"period IN ({', '.join('?' for _ in periods)})")
-        params += list(periods)
+    conditions, params = scope(offices, periods)
+    where = ["1=1", *conditions]
     sql = (
         "SELECT count(*), "
         + ", ".join(f"count({ident(i)})" for i in present)

@@ -169,7 +169,11 @@ class Composite(StrictModel):
     """A composite scale: the indicator's value is computed from item indicators."""
 
     items: list[IdRef] = Field(min_length=2, description="The item indicators (at least two).")
-    method: Literal["mean", "sum"] = Field("mean", description="How items are combined.")
+    method: Literal["mean", "sum"] = Field(
+        "mean",
+        description="How items are combined: `mean`, or `sum` (prorated to all items when "
+        "some are missing).",
+    )
     min_items: int | None = Field(
         None,
         ge=1,
