@@ -75,12 +75,12 @@ def evaluate(cond: Condition, frame: pd.DataFrame, column: ColumnFor) -> pd.Seri
     for op in ("at_least", "at_most", "above", "below"):
         bound = getattr(cond, op)
         if bound is not None:
-            both(_compare(op, values, _value(bound)))
+            both(compare(op, values, _value(bound)))
     result[missing] = pd.NA
     return result
 
 
-def _compare(op: str, a: Any, b: Any) -> Any:
+def compare(op: str, a: Any, b: Any) -> Any:
     if op == "at_least":
         return a >= b
     if op == "at_most":

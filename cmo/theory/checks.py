@@ -644,15 +644,7 @@ def _check_value_test(
     ]
     exact = [op for op in ops if op in ("equals", "in")]
     if exact and len(ops) > 1:
-        ws.add(
-            lf.finding(
-                "T004",
-                f"conflicting operators {', '.join(ops)}: use one, or one "
-                "lower and one upper bound",
-                (*loc, ops[1]),
-                key=True,
-            )
-        )
+        _conflicting(ws, lf, ops, loc)
     elif _impossible(ws, lf, test, ops, loc):
         pass
     if not ops:
@@ -699,19 +691,22 @@ def _check_condition(ws: Workspace, lf: LoadedFile, cond: Condition, loc: Loc) -
     elif _impossible(ws, lf, cond, ops, loc):
         pass
     elif (single and len(ops) > 1) or len(lower) > 1 or len(upper) > 1:
-        ws.add(
-            lf.finding(
-                "T004",
-                f"conflicting operators {', '.join(ops)}: use one, or one "
-                "lower and one upper bound",
-                (*loc, ops[1]),
-                key=True,
-            )
-        )
+        _conflicting(ws, lf, ops, loc)
     _point(ws, lf, cond.measurement_point, (*loc, "measurement_point"))
     ind = _indicator(ws, lf, cond.indicator, (*loc, "indicator"))
     if ind is not None:
         _check_ops(ws, lf, ind, cond, ops, loc)
+
+
+def _conflicting(ws: Workspace, lf: LoadedFile, ops: list[str], loc: Loc) -> None:
+    ws.add(
+        lf.finding(
+            "T004",
+            f"conflicting operators {', '.join(ops)}: use one, or one lower and one upper bound",
+            (*loc, ops[1]),
+            key=True,
+        )
+    )
 
 
 def _impossible(ws: Workspace, lf: LoadedFile, cond: BaseModel, ops: list[str], loc: Loc) -> bool:
