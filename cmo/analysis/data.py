@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 FIRST, LAST = "first", "last"
+#: A "point" asking for the measurement point at which an indicator's latest value was taken.
+LAST_POINT = "last_point"
 #: Which row of a case comes later: the measurement point's order, then the period, the batch
 #: and the row in the source file — so that every choice is deterministic.
 ORDER = "row_key"
@@ -83,6 +85,8 @@ def load_cases(
     where = ["1=1", *conditions]
     order_sql = point_order({p.id: p.order for p in points.values()})
     case_needs = sorted(n for n in needs if indicators[n[0]].level is Level.CASE)
+    if "measurement_point" not in have:
+        case_needs = [n for n in case_needs if n[1] != LAST_POINT]
     derived = []
     for ind_id in sorted({n[0] for n in case_needs}):
         ind = indicators[ind_id]
@@ -99,6 +103,10 @@ def load_cases(
             aggs.append(f"arg_min({col}, {ORDER}) FILTER (WHERE {col} IS NOT NULL) AS {name}")
         elif point == LAST:
             aggs.append(f"arg_max({col}, {ORDER}) FILTER (WHERE {col} IS NOT NULL) AS {name}")
+        elif point == LAST_POINT:
+            aggs.append(
+                f"arg_max(measurement_point, {ORDER}) FILTER (WHERE {col} IS NOT NULL) AS {name}"
+            )
         else:
             aggs.append(
                 f"arg_max({col}, {ORDER}) FILTER (WHERE measurement_point = {sql_str(point)} "

@@ -1,9 +1,11 @@
 """Fitting the mechanism → outcome effect, with the model chosen by the outcome's type.
 
-Design matrices are built with numpy (a formula parser would cost more than the fit on large
-data). Every fit is checked, not trusted: a mixed model whose optimiser warns (a Hessian that is
-not positive definite, no convergence) is refitted with other optimisers, and if none succeeds
-the analysis falls back to office fixed effects — and says so in ``model`` and ``reason``.
+The effect is estimated **within offices** (office fixed effects), so that offices differing in
+their level of the outcome never pass for an effect of the mechanism; its uncertainty comes
+from :mod:`cmo.analysis.inference` (by default CR2 by office). Design matrices are built with
+numpy (a formula parser would cost more than the fit on large data). Every fit is checked, not
+trusted: a singular design or a diverging GLM is a :class:`FitError`, and the test then gets no
+numbers, with the reason.
 """
 
 from __future__ import annotations
@@ -12,14 +14,28 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from cmo.analysis.inference import (
+    ClusterCR2,
+    Uncertainty,
+    classical,
+    hc3,
+    t_pvalue,
+    t_quantile,
+)
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
 Family = Literal["gaussian", "binomial", "poisson"]
-#: Fewest offices with data for a random office intercept (fewer: office fixed effects).
+#: Fewest offices for the random-intercept model of ``covariance: classical`` (lme4's SEs).
 MIN_OFFICES_MIXED = 5
 Z95 = 1.959963984540054
+LABELS = {
+    "gaussian": "linear model",
+    "binomial": "logistic regression",
+    "poisson": "Poisson regression",
+}
 
 
 @dataclass
@@ -32,6 +48,8 @@ class Fit:
     reason: str
     estimate: float
     se: float
+    df: float
+    covariance: str
     ci_low: float
     ci_high: float
     p: float
@@ -96,6 +114,49 @@ def _drop_constant(matrix: np.ndarray, keep: int) -> np.ndarray:
     return matrix[:, kept]
 
 
+@dataclass
+class WorkingModel:
+    """A fitted model as its whitened working model: coefficients, design ``Z`` and residuals
+    ``r`` with working covariance I (see :mod:`cmo.analysis.inference`)."""
+
+    family: Family
+    beta: np.ndarray
+    Z: np.ndarray
+    r: np.ndarray
+    groups: np.ndarray
+    _cr2: ClusterCR2 | None = None
+
+    def uncertainty(self, j: int, covariance: str) -> Uncertainty:
+        if covariance == "CR2":
+            if self._cr2 is None:
+                self._cr2 = ClusterCR2(self.Z, self.r, self.groups)
+            return self._cr2.coefficient(j)
+        if covariance == "HC3":
+            return hc3(self.Z, self.r, j)
+        return classical(
+            self.Z, self.r, j, dispersion="fixed" if self.family == "binomial" else "estimated"
+        )
+
+
+def fit_working(
+    family: Family, y: np.ndarray, exog: np.ndarray, groups: np.ndarray
+) -> WorkingModel:
+    """OLS (gaussian) or IRLS (logit, log link) on ``exog``; raises :class:`FitError`."""
+    import numpy as np
+
+    label = LABELS[family]
+    try:
+        if family == "gaussian":
+            beta = np.linalg.solve(exog.T @ exog, exog.T @ y)
+            return WorkingModel(family, beta, exog, y - exog @ beta, groups)
+        beta, mu = _irls(family, y, exog)
+    except np.linalg.LinAlgError:
+        raise FitError(f"{label}: singular design") from None
+    weight = mu * (1 - mu) if family == "binomial" else mu
+    root = np.sqrt(weight)
+    return WorkingModel(family, beta, exog * root[:, None], (y - mu) / root, groups)
+
+
 def fit_effect(
     family: Family,
     y: np.ndarray,
@@ -105,37 +166,74 @@ def fit_effect(
     *,
     extra: list[np.ndarray] | None = None,
     coef: int = 1,
+    covariance: str = "CR2",
 ) -> Fit:
-    """Fit the model and return the coefficient at column ``coef`` of [1, x, extra…, cov…]."""
+    """Fit the model and return the coefficient at column ``coef`` of [1, x, extra…, cov…].
+
+    ``covariance``: ``CR2`` (default; cluster-robust by office, Satterthwaite df), ``HC3`` or
+    ``classical`` (model-based; for a linear outcome with at least five offices the random
+    intercept model by REML with lme4's standard errors)."""
     import numpy as np
 
     n = len(y)
     offices = sorted(set(office.tolist()))
+    k = len(offices)
     base = _design(x, covariates, extra)
     keep = 2 + len(extra or [])
     sd_x = float(np.std(x, ddof=1)) if n > 1 else float("nan")
-    if family == "gaussian" and len(offices) >= MIN_OFFICES_MIXED:
-        exog = _drop_constant(base, keep)
-        fit = _mixed(y, exog, office, coef, sd_x, len(offices))
+    if covariance == "classical" and family == "gaussian" and k >= MIN_OFFICES_MIXED:
+        fit = _mixed(y, _drop_constant(base, keep), office, coef, sd_x, k)
         if fit is not None:
             return fit
-        reason = (
-            f"{len(offices)} offices, but the mixed model could not be fitted (singular "
-            "design): office fixed effects instead"
-        )
-    elif len(offices) >= MIN_OFFICES_MIXED:
-        reason = f"{len(offices)} offices, but no random-intercept model for a {family} outcome"
+        why = f"{k} offices, but the mixed model could not be fitted: office fixed effects"
     else:
-        reason = f"{len(offices)} office{'s' * (len(offices) != 1)}: too few for a random intercept"
+        why = ""
+    if covariance == "CR2" and k < 2:
+        raise FitError("one office: office-clustered uncertainty needs at least two")
     exog = _drop_constant(np.column_stack([base, _office_dummies(office)]), keep)
-    return _fixed(family, y, exog, coef, sd_x, len(offices), reason)
+    model = fit_working(family, y, exog, office)
+    u = model.uncertainty(coef, covariance)
+    fe = "office fixed effects" if k > 1 else "one office"
+    reason = why or _reason(covariance, k, u)
+    return _fit(n, k, f"{LABELS[family]}, {fe}", reason, float(model.beta[coef]), u, sd_x)
+
+
+def _reason(covariance: str, k: int, u: Uncertainty) -> str:
+    if covariance == "CR2":
+        return (
+            f"{k} offices: effect within offices, uncertainty cluster-robust by office (CR2) "
+            f"with {u.df:.1f} Satterthwaite degrees of freedom"
+        )
+    if covariance == "HC3":
+        return "covariance: HC3 chosen in cmo.yaml: cases treated as independent"
+    return "covariance: classical chosen in cmo.yaml: model-based standard errors"
+
+
+def _fit(n: int, k: int, model: str, reason: str, est: float, u: Uncertainty, sd_x: float) -> Fit:
+    if not math.isfinite(u.se) or u.se <= 0 or not (u.df > 0):
+        raise FitError(f"{model}: no standard error")
+    crit = t_quantile(u.df)
+    return Fit(
+        n=n,
+        n_offices=k,
+        model=model,
+        reason=reason,
+        estimate=est,
+        se=u.se,
+        df=u.df,
+        covariance=u.method,
+        ci_low=est - crit * u.se,
+        ci_high=est + crit * u.se,
+        p=t_pvalue(est / u.se, u.df),
+        sd_x=sd_x,
+    )
 
 
 def _mixed(
     y: np.ndarray, exog: np.ndarray, office: np.ndarray, coef: int, sd_x: float, k: int
 ) -> Fit | None:
-    """Random intercept per office, REML (see :mod:`cmo.analysis.lmm`); None if the fit fails
-    (a singular design), so that the caller falls back to office fixed effects."""
+    """Random intercept per office, REML (see :mod:`cmo.analysis.lmm`), lme4's standard
+    errors with a normal reference; None if the fit fails (a singular design)."""
     import numpy as np
 
     from cmo.analysis.lmm import fit_random_intercept
@@ -144,99 +242,20 @@ def _mixed(
         fit = fit_random_intercept(y, exog, office)
     except (np.linalg.LinAlgError, ValueError, FloatingPointError):
         return None
-    est = float(fit.beta[coef])
-    se = float(math.sqrt(fit.cov[coef, coef]))
-    if not math.isfinite(se) or se <= 0:
-        return None
-    p = math.erfc(abs(est / se) / math.sqrt(2))  # two-sided normal p
-    notes = []
-    why = f"{k} offices: random intercept per office (REML)"
+    u = Uncertainty(float(math.sqrt(fit.cov[coef, coef])), math.inf, "classical (REML)")
+    why = f"{k} offices: random intercept per office (REML), model-based standard errors"
+    out = _fit(len(y), k, "linear mixed model", why, float(fit.beta[coef]), u, sd_x)
     if fit.boundary:
-        notes.append(
+        out.notes.append(
             "the office variance is estimated at zero: offices do not differ beyond "
             "what the covariates explain"
         )
-    return Fit(
-        n=len(y),
-        n_offices=k,
-        model="linear mixed model",
-        reason=why,
-        estimate=est,
-        se=se,
-        ci_low=est - Z95 * se,
-        ci_high=est + Z95 * se,
-        p=p,
-        sd_x=sd_x,
-        notes=notes,
-    )
-
-
-def _fixed(
-    family: Family, y: np.ndarray, exog: np.ndarray, coef: int, sd_x: float, k: int, why: str
-) -> Fit:
-    """Office fixed effects (dummies in ``exog``): OLS with HC3 standard errors, logistic
-    regression with model-based standard errors, Poisson regression with HC0 (robust to
-    overdispersion). Solved with the normal equations (IRLS for the GLMs) on the small Gram
-    matrix; pinned against statsmodels and published results in the tests."""
-    import numpy as np
-
-    label = {
-        "gaussian": "linear model",
-        "binomial": "logistic regression",
-        "poisson": "Poisson regression",
-    }[family]
-    try:
-        if family == "gaussian":
-            beta, cov, dof = _ols_hc3(y, exog)
-            errors = "robust (HC3)"
-        else:
-            beta, cov = _irls(family, y, exog)
-            dof = 0
-            errors = "model-based" if family == "binomial" else "robust (HC0)"
-    except np.linalg.LinAlgError:
-        raise FitError(f"{label}: singular design") from None
-    est = float(beta[coef])
-    se = float(math.sqrt(cov[coef, coef])) if cov[coef, coef] > 0 else math.nan
-    if not math.isfinite(se) or se <= 0:
-        raise FitError(f"{label}: no standard error")
-    if family == "gaussian":
-        from scipy.special import stdtr, stdtrit
-
-        crit = float(stdtrit(dof, 0.975))
-        p = float(2 * stdtr(dof, -abs(est / se)))
-    else:
-        crit = Z95
-        p = math.erfc(abs(est / se) / math.sqrt(2))
-    fe = "office fixed effects" if k > 1 else "one office"
-    return Fit(
-        n=len(y),
-        n_offices=k,
-        model=f"{label}, {fe}, {errors} standard errors",
-        reason=why,
-        estimate=est,
-        se=se,
-        ci_low=est - crit * se,
-        ci_high=est + crit * se,
-        p=p,
-        sd_x=sd_x,
-    )
-
-
-def _ols_hc3(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """OLS with the HC3 covariance (MacKinnon & White 1985)."""
-    import numpy as np
-
-    inverse = np.linalg.inv(X.T @ X)
-    beta = inverse @ (X.T @ y)
-    resid = y - X @ beta
-    leverage = np.einsum("ij,jk,ik->i", X, inverse, X)
-    scaled = resid / (1 - np.minimum(leverage, 1 - 1e-12))
-    meat = (X * (scaled**2)[:, None]).T @ X
-    return beta, inverse @ meat @ inverse, len(y) - X.shape[1]
+    return out
 
 
 def _irls(family: Family, y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Iteratively reweighted least squares for the canonical logit and log links."""
+    """Iteratively reweighted least squares for the canonical logit and log links: the
+    coefficients and the fitted means."""
     import numpy as np
 
     if family == "binomial":
@@ -270,12 +289,7 @@ def _irls(family: Family, y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.
         previous = deviance
     else:
         raise FitError(f"{family} regression did not converge")
-    weight = mu * (1 - mu) if family == "binomial" else mu
-    inverse = np.linalg.inv((X * weight[:, None]).T @ X)
-    if family == "binomial":
-        return beta, inverse
-    meat = (X * ((y - mu) ** 2)[:, None]).T @ X
-    return beta, inverse @ meat @ inverse
+    return beta, mu
 
 
 def family_of(outcome_type: str, change: bool) -> Family:

@@ -249,11 +249,12 @@ def render_batches(out: Any, rows: list[Batch], audits: dict[int, BatchAudit]) -
     )
 
 
+#: Mark and colour of each verdict class (the words come from the result).
 VERDICT_STYLE = {
-    "held": ("✔ held", "green"),
-    "not supported": ("· not supported", "yellow"),
-    "contradicted": ("✖ contradicted", "red"),
-    "insufficient data": ("? insufficient data", "dim"),
+    "held": ("✔", "green"),
+    "not supported": ("·", "yellow"),
+    "contradicted": ("✖", "red"),
+    "too little data": ("?", "dim"),
 }
 STATUS_MARK = {"met": "✔", "not met": "✖", "uncertain": "~", "no data": "–"}
 
@@ -277,34 +278,53 @@ def render_analysis(out: Any, result: Any) -> None:
     )
     table.add_column("chain", overflow="fold", max_width=28)
     table.add_column("context", overflow="fold", max_width=22)
-    table.add_column("verdict", no_wrap=True)
+    table.add_column("verdict", overflow="fold", max_width=30)
     table.add_column("effect", no_wrap=True)
     table.add_column("n", justify="right")
+    table.add_column("offices", justify="right")
     table.add_column("q", justify="right")
     for chain in result.chains:
         first = True
         for test in chain.tests:
-            word, style = VERDICT_STYLE[test.verdict]
+            mark, style = VERDICT_STYLE[test.verdict_class]
             q = f"{test.effect.q:.2g}" if test.effect and test.effect.q is not None else ""
             name = Text(f"{chain.theory}.{chain.chain}" if first else "", style="bold")
+            word = test.verdict_text
+            if test.verdict == "too_little_data" and test.why.startswith("too few offices"):
+                word = f"{word}: {test.why.split(' (')[0]}"
             table.add_row(
                 name,
                 Text(test.label),
-                Text(word, style=style),
+                Text(f"{mark} {word}", style=style),
                 _effect_text(test.effect),
                 str(test.n),
+                str(test.n_offices),
                 q,
             )
             first = False
     out.print(table)
     counts = result.verdict_counts()
+    settings = result.settings
     note = (
         f"{counts['held']} held, {counts['not supported']} not supported, "
-        f"{counts['contradicted']} contradicted, {counts['insufficient data']} with "
-        f"insufficient data (fewer than {result.settings['min_cases']} cases). q: "
-        "Benjamini–Hochberg adjusted p over all tests of the run."
+        f"{counts['contradicted']} contradicted, {counts['too little data']} with "
+        f"too little data (fewer than {settings['min_cases']} cases or, for office-clustered "
+        f"uncertainty, fewer than {settings['min_offices']} offices). Uncertainty: "
+        f"{settings['covariance_reason']}. q: Benjamini–Hochberg adjusted p over all tests "
+        "of the run. A context 'matters' only when the mechanism × context interaction is "
+        "clear."
     )
     out.print(textwrap.fill(note, width=min(out.width, 100)), markup=False)
+    warnings = [w for chain in result.chains for w in chain.warnings]
+    if warnings:
+        out.print("Design warnings (docs/findings.md):", markup=False)
+        for w in warnings:
+            where = f"{w.chain}" + (f" / {w.context}" if w.context else "")
+            line = f"  {w.code} {where}: {w.message}"
+            out.print(
+                textwrap.fill(line, width=min(out.width, 100), subsequent_indent="    "),
+                markup=False,
+            )
     offices = sorted({c.office for cr in result.criteria for c in cr.cells} - {"all"})
     if not result.criteria:
         return
@@ -360,9 +380,13 @@ def analysis_csv(result: Any) -> str:
             "chain",
             "context",
             "verdict",
+            "verdict_text",
+            "chain_summary",
             "n",
             "n_offices",
             "estimate",
+            "se",
+            "df",
             "ci_low",
             "ci_high",
             "per_sd",
@@ -372,6 +396,7 @@ def analysis_csv(result: Any) -> str:
             "q",
             "scale",
             "model",
+            "covariance",
             "reason",
             "why",
         ]
@@ -380,11 +405,30 @@ def analysis_csv(result: Any) -> str:
         for t in chain.tests:
             e = t.effect
             numbers = (
-                [e.estimate, e.ci_low, e.ci_high, *e.per_sd, e.p, e.q, e.scale, e.model, e.reason]
+                [
+                    *(repr(v) for v in (e.estimate, e.se, e.df, e.ci_low, e.ci_high, *e.per_sd)),
+                    repr(e.p),
+                    repr(e.q),
+                    e.scale,
+                    e.model,
+                    e.covariance,
+                    e.reason,
+                ]
                 if e
-                else [""] * 11
+                else [""] * 15
             )
             writer.writerow(
-                [chain.theory, chain.chain, t.context, t.verdict, t.n, t.n_offices, *numbers, t.why]
+                [
+                    chain.theory,
+                    chain.chain,
+                    t.context,
+                    t.verdict,
+                    t.verdict_text,
+                    chain.summary,
+                    t.n,
+                    t.n_offices,
+                    *numbers,
+                    t.why,
+                ]
             )
     return buffer.getvalue()

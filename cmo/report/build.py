@@ -21,11 +21,12 @@ from cmo.theory import validate
 from cmo.theory.graph import theory_graph
 from cmo.workspace import Workspace
 
+#: Mark and style of each verdict class; the words come from the catalogue (verdict_<code>).
 VERDICT_KEYS = {
     "held": ("verdict_held", "✔", "held"),
     "not supported": ("verdict_not_supported", "·", "not-supported"),
     "contradicted": ("verdict_contradicted", "✖", "contradicted"),
-    "insufficient data": ("verdict_insufficient", "?", "insufficient"),
+    "too little data": ("verdict_too_little_data", "?", "insufficient"),
 }
 STATUS_KEYS = {
     "met": ("status_met", "✔", "met"),
@@ -152,9 +153,18 @@ def _effect_text(effect: Any, t: Texts) -> str:
     return f"{t.signed(est)} [{t.signed(low)}, {t.signed(high)}]"
 
 
-def _verdict(verdict: str, t: Texts) -> dict[str, str]:
-    key, mark, css = VERDICT_KEYS[verdict]
-    return {"word": t(key), "mark": mark, "css": css}
+def _verdict(test: Any, t: Texts) -> dict[str, str]:
+    _, mark, css = VERDICT_KEYS[test.verdict_class]
+    return {"word": t(f"verdict_{test.verdict}"), "mark": mark, "css": css}
+
+
+def _reason(effect: Any, t: Texts) -> str:
+    """Why this model and this uncertainty, in the report's language."""
+    if effect.covariance == "CR2":
+        return t("reason_cr2", offices=effect.n_offices, df=t.number(effect.df, 1))
+    if effect.covariance == "HC3":
+        return t("reason_hc3")
+    return _phrases(effect.reason, t) if t.lang == "en" else t("reason_classical")
 
 
 _PHRASES = (
@@ -201,7 +211,7 @@ def _summary(result: AnalysisResult, t: Texts) -> dict[str, Any]:
         (c.label, tt.label if tt.context not in ("elsewhere", "everywhere") else t(tt.context))
         for c in result.chains
         for tt in c.tests
-        if tt.verdict == "held"
+        if tt.verdict_class == "held"
     ]
     return {
         "lead": t(
@@ -210,7 +220,7 @@ def _summary(result: AnalysisResult, t: Texts) -> dict[str, Any]:
             held=counts["held"],
             not_supported=counts["not supported"],
             contradicted=counts["contradicted"],
-            insufficient=counts["insufficient data"],
+            insufficient=counts["too little data"],
         ),
         "held": held,
     }
@@ -232,7 +242,7 @@ def _matrix(result: AnalysisResult, t: Texts, rule: Rule) -> list[dict[str, Any]
                     "first": i == 0,
                     "span": len(chain.tests),
                     "context": _context_label(test, t),
-                    "verdict": _verdict(test.verdict, t),
+                    "verdict": _verdict(test, t),
                     "effect": _effect_text(test.effect, t) if show else "",
                     "n": _count(test.n, rule, t),
                 }
@@ -269,21 +279,21 @@ def _chain(chain: Any, t: Texts, rule: Rule) -> dict[str, Any]:
         for test in tests:
             label = _context_label(test, t)
             if test.effect is None or not rule.enough(test.n):
-                note = t(VERDICT_KEYS["insufficient data"][0])
+                note = t(VERDICT_KEYS["too little data"][0])
                 if with_n:
                     note += f" (n {_count(test.n, rule, t)})"
-                out.append(ForestRow(label, None, None, None, test.verdict, note=note))
+                out.append(ForestRow(label, None, None, None, test.verdict_class, note=note))
             else:
                 est, low, high = test.effect.per_sd
                 shown = f"{label} (n {_count(test.n, rule, t)})" if with_n else label
-                out.append(ForestRow(shown, est, low, high, test.verdict))
+                out.append(ForestRow(shown, est, low, high, test.verdict_class))
         return out
 
     models = [
         {
             "context": _context_label(x, t),
             "model": _phrases(x.effect.model, t),
-            "reason": _phrases(x.effect.reason, t),
+            "reason": _reason(x.effect, t),
             "notes": _phrases("; ".join(x.effect.notes), t),
         }
         for x in chain.tests
@@ -295,6 +305,7 @@ def _chain(chain: Any, t: Texts, rule: Rule) -> dict[str, Any]:
             "interaction_row",
             context=labels.get(i.context, i.context),
             effect=_effect_text(i.effect, t),
+            difference=t(f"difference_{i.difference.replace(' ', '_')}"),
         )
         for i in chain.interactions
         if i.effect is not None
@@ -326,6 +337,8 @@ def _chain(chain: Any, t: Texts, rule: Rule) -> dict[str, Any]:
         "interactions": interactions,
         "mediation": mediation,
         "log_scale": chain.family != "gaussian",
+        "summary": t(f"summary_{chain.summary}"),
+        "warnings": sorted({f"{w.code}: {t(f'warning_{w.code}')}" for w in chain.warnings}),
         "excluded": _count(excluded, rule, t) if excluded else "",
     }
 

@@ -21,7 +21,7 @@ COLOURS = {
     "held": "#009E73",
     "not supported": "#E69F00",
     "contradicted": "#D55E00",
-    "insufficient data": "#999999",
+    "too little data": "#999999",
     "": "#0072B2",
 }
 _ids = iter(range(1, 1 << 30))
