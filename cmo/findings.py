@@ -215,6 +215,45 @@ CODES: dict[str, Code] = _catalogue(
         "An evaluation criterion is not tied to any critical success factor, so it will not "
         "appear in the scorecard by strategy perspective.",
     ),
+    # --- A: designs that can mislead (from `cmo validate` or `cmo analyse`) ------------------
+    Code(
+        "A001",
+        W,
+        "Context defined on the outcome's own indicator",
+        "A chain's context is a condition on the indicator the chain's outcome is measured by "
+        "(often its baseline). Cases picked for a low or high value drift back towards the "
+        "average by themselves (regression to the mean), so an effect inside the context can "
+        "be an artefact. Define the context on another indicator, or analyse the change with "
+        "the baseline as a covariate.",
+    ),
+    Code(
+        "A002",
+        W,
+        "Mechanism and outcome from the same measurement point",
+        "The mechanism and the outcome are measured at the same point in time (named in the "
+        "theory, or — reported by `cmo analyse` — seen in the data for most cases). The data "
+        "cannot tell which came first: a client who is doing well may also rate the encounter "
+        "better. Measure the mechanism earlier (e.g. at baseline) when the design allows.",
+    ),
+    Code(
+        "A003",
+        W,
+        "Intervention constant within offices",
+        "Reported by `cmo analyse`: every case of an office has the same value of the chain's "
+        "intervention. Its effect cannot be told apart from everything else that differs "
+        "between offices, so the mediation (intervention → mechanism → outcome) would compare "
+        "offices, not people; cmo does not estimate it. Record the intervention per case.",
+    ),
+    Code(
+        "A004",
+        W,
+        "Context splits the offices with fewer than three on one side",
+        "Reported by `cmo analyse`: fewer than three offices have cases in the context (or "
+        "outside it). A difference between the sides is then a difference between one or two "
+        "offices and the rest, and with office-clustered uncertainty it usually cannot be "
+        "tested ('too few offices'). Compare within offices (a case- or worker-level context) "
+        "or collect from more offices.",
+    ),
     # --- L: languages ----------------------------------------------------------------------
     Code(
         "L001",

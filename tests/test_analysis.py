@@ -180,7 +180,7 @@ def test_cli_json_equals_library_and_table_is_readable(cmo, examples_collected, 
     assert "held" in table.stdout and "not supported" in table.stdout
     assert max(len(line) for line in table.stdout.splitlines()) <= 100
     rows = cmo("analyse", "--format", "csv", cwd=ws.root).stdout.splitlines()
-    assert rows[0].startswith("theory,chain,context,verdict,n,")
+    assert rows[0].startswith("theory,chain,context,verdict,verdict_text,chain_summary,n,")
     assert len(rows) == 1 + sum(len(c.tests) for c in result.chains)
 
 
@@ -209,8 +209,8 @@ def test_wilson_interval_matches_newcombe_1998() -> None:
 
 
 def test_a_failing_mixed_model_falls_back_visibly(monkeypatch) -> None:
-    """When the random-intercept fit fails, the test is still run, with office fixed effects,
-    and the result says why."""
+    """With `covariance: classical`, when the random-intercept fit fails, the test is still
+    run, with office fixed effects, and the result says why."""
     import numpy as np
 
     import cmo.analysis.lmm as lmm
@@ -224,7 +224,7 @@ def test_a_failing_mixed_model_falls_back_visibly(monkeypatch) -> None:
     office = rng.integers(0, 7, 400)
     x = rng.normal(size=400)
     y = 0.5 * x + rng.normal(size=400)
-    fit = fit_effect("gaussian", y, x, office)
+    fit = fit_effect("gaussian", y, x, office, covariance="classical")
     assert fit.model.startswith("linear model, office fixed effects")
     assert "could not be fitted" in fit.reason
     assert fit.estimate == pytest.approx(0.5, abs=0.15)
@@ -341,3 +341,29 @@ def test_composite_scores_mean_reverse_and_prorated_sum() -> None:
         f"{_composite_sql(total, inds, set('abc'))} FROM {rows}"
     ).fetchall()
     assert got == [(pytest.approx(4 / 3), 8.0), (4.0, 9.0), (None, None)]
+
+
+def test_design_warnings_from_the_data(examples_collected) -> None:
+    """A004: with Kemi and the three sparsely populated offices, 'sparsely populated' splits
+    the offices 3 to 1; A002: the examples' mechanisms and outcomes are all measured at the
+    follow-up; A003: an intervention that is the same for every case of an office gets no
+    mediation."""
+    import numpy as np
+
+    from cmo.analysis.mediation import mediation
+
+    ws, _ = examples_collected
+    four = analyse(ws, ["outreach"], offices=["kemi", "inari", "kittila", "sodankyla"])
+    chain = next(c for c in four.chains if c.chain == "outreach_equal_participation")
+    codes = {(w.code, w.context) for w in chain.warnings}
+    assert ("A004", "sparsely_populated") in codes
+    assert ("A002", None) in codes
+    inter = next(i for i in chain.interactions if i.context == "sparsely_populated")
+    assert inter.effect is None and inter.why.startswith("too few offices: 3 with cases")
+    rng = np.random.default_rng(2)
+    office = np.repeat(np.arange(5), 40)
+    treat = (office % 2).astype(float)  # the same for every case of an office
+    m = treat + rng.normal(size=200)
+    y = m + rng.normal(size=200)
+    out = mediation(y, m, treat, office, np.empty((200, 0)), 30)
+    assert out.get("constant_within_offices") and "indirect" not in out

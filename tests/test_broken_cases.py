@@ -49,9 +49,14 @@ def test_case_reports_exactly_the_expected_findings(case: Path) -> None:
     assert _actual(case) == expected["findings"], expected["description"]
 
 
+#: Design warnings only the data can show: demonstrated by `cmo analyse` tests instead
+#: (tests/test_analysis.py: test_design_warnings_from_the_data).
+FROM_DATA = {"A003", "A004"}
+
+
 def test_every_finding_code_is_demonstrated_by_a_case() -> None:
     seen = {f["code"] for case in CASES for f in _expected(case)["findings"]}
-    missing = sorted(set(CODES) - seen)
+    missing = sorted(set(CODES) - seen - FROM_DATA)
     assert not missing, f"no broken case shows {missing}"
 
 

@@ -153,9 +153,12 @@ def test_finnish_report_is_finnish_with_decimal_commas(reports) -> None:
     assert all(
         re.fullmatch(r"[+−]?\d+,\d\d \[[+−]?\d+,\d\d, [+−]?\d+,\d\d\]", e) for e in effects
     ), effects
-    assert "lineaarinen monitasomalli" in html
+    assert "lineaarinen malli, toimistojen kiinteät vaikutukset" in html
+    assert "klusterirobusti CR2" in html and "cluster-robust" not in html
+    assert "piti, ja vahvempi tässä kontekstissa kuin muualla" in html
     en = reports["en"][1].read_text("utf-8")
-    assert "What held where" in en and "+0.56" in en
+    assert "What held where" in en and "+0.57" in en
+    assert "held, and stronger in this context than elsewhere" in en
 
 
 def test_report_is_self_contained(reports) -> None:

@@ -25,9 +25,9 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-#: A context that splits the offices with fewer than this many on one side gets D004.
+#: A context that splits the offices with fewer than this many on one side gets A004.
 FEW_OFFICES = 3
-#: Share of cases whose mechanism and outcome come from the same point that gives D002.
+#: Share of cases whose mechanism and outcome come from the same point that gives A002.
 SAME_POINT_SHARE = 0.5
 
 
@@ -176,7 +176,7 @@ def test_chain(
             if test.mediation.get("constant_within_offices"):
                 chain.warnings.append(
                     DesignWarning(
-                        "D003",
+                        "A003",
                         chain.chain,
                         None if name in (ELSEWHERE, EVERYWHERE) else name,
                         "the intervention does not vary within offices: its effect cannot be "
@@ -192,7 +192,7 @@ def test_chain(
         if min(inter.offices_inside, inter.offices_outside) < FEW_OFFICES:
             chain.warnings.append(
                 DesignWarning(
-                    "D004",
+                    "A004",
                     chain.chain,
                     ctx.id,
                     f"the context splits the offices {inter.offices_inside} (in it) to "
@@ -282,7 +282,7 @@ def _interaction(
 def _same_point(
     plan: Plan, frame: pd.DataFrame, complete: pd.Series, indicators: dict[str, Indicator]
 ) -> list[DesignWarning]:
-    """D002: the mechanism and the outcome taken at the same measurement point."""
+    """A002: the mechanism and the outcome taken at the same measurement point."""
     mech, out = plan.mechanism, plan.outcome
     if out.change is not None:
         return []
@@ -317,7 +317,7 @@ def _same_point(
     where = f" ({point.iloc[0]})" if len(point) else ""
     return [
         DesignWarning(
-            "D002",
+            "A002",
             plan.chain.id,
             None,
             f"for {float(same.mean()):.0%} of the cases the mechanism and the outcome were "

@@ -154,7 +154,10 @@ def _criterion_stats(
     offices: list[str],
     periods: list[str],
 ) -> list[tuple[str, str, int, float, float]]:
-    """Per office and period: n, Σvalue and Σvalue² (a share's value is 1 for a success)."""
+    """Per office and period: n, Σvalue and Σvalue² (a share's value is 1 for a success).
+
+    The sums are exact decimal sums (each value to 1e-10): a floating-point sum in parallel
+    threads depends on the order, and the same inputs must give byte-identical results."""
     table = {
         "case": "case_observations",
         "worker": "worker_observations",
@@ -200,7 +203,8 @@ def _criterion_stats(
             f"{point_filter}) GROUP BY office, period, unit)"
         )
     sql = (
-        f"SELECT office, period, count(*), sum(value), sum(value * value) FROM "
+        f"SELECT office, period, count(*), sum(CAST(value AS DECIMAL(38, 10))), "
+        f"sum(CAST(value * value AS DECIMAL(38, 10))) FROM "
         f"({per_unit}) GROUP BY office, period ORDER BY office, period"
     )
     return [

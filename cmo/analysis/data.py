@@ -197,18 +197,28 @@ def cronbach_alpha(
         items.append(col)
     total = " + ".join(items)
     complete = " AND ".join(f"{ident(i)} IS NOT NULL" for i in comp.items)
+
+    # exact decimal sums (order-independent, so the result is byte-identical run to run)
+    def sums(c: str) -> str:
+        return f"sum(CAST({c} AS DECIMAL(38, 10))), sum(CAST(({c}) * ({c}) AS DECIMAL(38, 10)))"
+
     sql = (
-        f"SELECT count(*), {', '.join(f'var_samp({c})' for c in items)}, var_samp({total}) "
+        f"SELECT count(*), {', '.join(sums(c) for c in [*items, total])} "
         f"FROM case_observations WHERE {' AND '.join(where)} AND {complete}"
     )
     row = store.con.execute(sql, params).fetchone()
     assert row is not None
     n = int(row[0])
     k = len(items)
-    if n < 2 or not row[-1]:
+    if n < 2:
         return None, n
-    item_vars = sum(float(v) for v in row[1:-1])
-    return k / (k - 1) * (1 - item_vars / float(row[-1])), n
+    values = [float(v) for v in row[1:]]
+    variances = [
+        (values[2 * i + 1] - values[2 * i] ** 2 / n) / (n - 1) for i in range(len(items) + 1)
+    ]
+    if not variances[-1]:
+        return None, n
+    return k / (k - 1) * (1 - sum(variances[:-1]) / variances[-1]), n
 
 
 def numeric_type(ind: Indicator) -> bool:

@@ -11,7 +11,7 @@ indirect effect is descriptive and not part of the run's correction.
 
 An intervention that does not vary within any office cannot be separated from the office
 (office fixed effects absorb it): the mediation would compare offices, not people. Then no
-mediation is estimated and the chain gets design warning D003.
+mediation is estimated and the chain gets design warning A003.
 """
 
 from __future__ import annotations

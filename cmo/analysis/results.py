@@ -206,7 +206,7 @@ class Interaction:
 
 @dataclass
 class DesignWarning:
-    """A design that can mislead (docs/findings.md, codes D…), seen in the data."""
+    """A design that can mislead (docs/findings.md, codes A…), seen in the data."""
 
     code: str
     chain: str

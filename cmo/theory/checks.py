@@ -85,6 +85,7 @@ def run_checks(files: list[LoadedFile], languages: Iterable[str]) -> list[Findin
     _check_composite_cycles(ws)
     for th in ws.all_theories:
         _check_theory(ws, th)
+        _check_design(ws, th)
     _check_graph(ws)
     _check_languages(ws)
     return ws.findings
@@ -980,3 +981,60 @@ def _missing(ws: Workspace, lf: LoadedFile, text: Text, loc: Loc, wanted: list[s
     lacking = [lang for lang in wanted if lang not in text.languages()]
     if lacking:
         ws.add(lf.finding("L001", f"no {'/'.join(lacking)} text", loc))
+
+
+# --------------------------------------------------------------------------------------------
+# Designs that can mislead (A001, A002; `cmo analyse` adds what only the data show)
+# --------------------------------------------------------------------------------------------
+
+
+def _condition_indicators(cond: Any) -> Iterator[str]:
+    """Every indicator a (structured) condition reads, through all/any/not."""
+    if cond is None:
+        return
+    if isinstance(cond, list):
+        for c in cond:
+            yield from _condition_indicators(c)
+        return
+    indicator = getattr(cond, "indicator", None)
+    if isinstance(indicator, str):
+        yield indicator
+    for key in ("all", "any", "not_", "not"):
+        yield from _condition_indicators(getattr(cond, key, None))
+
+
+def _check_design(ws: Workspace, th: Placed[ProgrammeTheory]) -> None:
+    lf = th.file
+    theory = th.obj
+    for i, chain in lf.items("chains"):
+        outcome = resolve(ws, theory, "outcomes", chain.outcome)
+        mechanism = resolve(ws, theory, "mechanisms", chain.mechanism)
+        if outcome is None:
+            continue
+        for j, ref in enumerate(chain.contexts):
+            ctx = resolve(ws, theory, "contexts", ref)
+            if ctx is not None and outcome.indicator in set(_condition_indicators(ctx.when)):
+                ws.add(
+                    lf.finding(
+                        "A001",
+                        f"context '{ctx.id}' is defined on '{outcome.indicator}', the "
+                        f"indicator of the chain's outcome '{outcome.id}': cases chosen for a "
+                        "low or high value move back towards the average by themselves",
+                        ("chains", i, "contexts", j),
+                    )
+                )
+        point = getattr(mechanism, "measurement_point", None)
+        if (
+            mechanism is not None
+            and outcome.change is None
+            and point is not None
+            and point == outcome.measurement_point
+        ):
+            ws.add(
+                lf.finding(
+                    "A002",
+                    f"mechanism '{mechanism.id}' and outcome '{outcome.id}' are both taken at "
+                    f"'{point}': the data cannot tell which came first",
+                    ("chains", i, "mechanism"),
+                )
+            )
