@@ -12,6 +12,7 @@ examples, so that the models have real work to do. Prints seconds, ratio, and th
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 import time
@@ -155,6 +156,10 @@ def main() -> None:
         con.close()
         del frame
         t = time.perf_counter()
+        if os.environ.get("CMO_PROFILE"):
+            import cProfile
+
+            cProfile.runctx("analyse(ws, lang=\"en\")", globals(), locals(), os.environ["CMO_PROFILE"])
         result = analyse(ws, lang="en")
         took = time.perf_counter() - t
         print(f"  baseline  read all rows into pandas   {base:7.2f} s")

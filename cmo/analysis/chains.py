@@ -100,7 +100,7 @@ def test_chain(
         return column(indicators[ind_id], point, default)
 
     # offices as integer codes (sorted by name): fast grouping in the models
-    codes, _ = pd.factorize(frame["office"], sort=True)
+    codes, office_names = pd.factorize(frame["office"], sort=True)
     office_codes = pd.Series(codes, index=frame.index)
     out_ind = indicators[plan.outcome.indicator]
     change = plan.outcome.change
@@ -200,12 +200,11 @@ def test_chain(
                     "side, a difference between the sides is a difference between a few offices",
                 )
             )
-    chain.warnings += _same_point(plan, frame, complete, indicators)
+    chain.warnings += _same_point(plan, frame, complete, data.point_orders)
     # Each office on its own, over all of the chain's cases there (descriptive, for the
     # forest plots): one office has no office-level replication, so HC3.
-    names = frame["office"]
-    for office in sorted(names.dropna().unique()):
-        subset = complete & (names == office)
+    for code, office in enumerate(office_names):
+        subset = complete & (office_codes == code)
         mask = subset.to_numpy()
         test = ContextTest(
             context=str(office), label=str(office), n=int(mask.sum()), n_offices=1, excluded={}
@@ -280,7 +279,7 @@ def _interaction(
 
 
 def _same_point(
-    plan: Plan, frame: pd.DataFrame, complete: pd.Series, indicators: dict[str, Indicator]
+    plan: Plan, frame: pd.DataFrame, complete: pd.Series, orders: dict[str, int]
 ) -> list[DesignWarning]:
     """A002: the mechanism and the outcome taken at the same measurement point."""
     mech, out = plan.mechanism, plan.outcome
@@ -307,14 +306,15 @@ def _same_point(
     if ms is not None and os_ is not None:
         same = ms == os_
     elif ms is not None:
-        same = ms == out_point
+        same = ms == orders.get(str(out_point))
     else:
         assert os_ is not None
-        same = os_ == mech_point
+        same = os_ == orders.get(str(mech_point))
     if len(same) == 0 or float(same.mean()) < SAME_POINT_SHARE:
         return []
-    point = (ms if ms is not None else os_).mode()  # type: ignore[union-attr]
-    where = f" ({point.iloc[0]})" if len(point) else ""
+    mode = (ms if ms is not None else os_).mode()  # type: ignore[union-attr]
+    names = {order: point for point, order in orders.items()}
+    where = f" ({names.get(int(mode.iloc[0]), '')})" if len(mode) else ""
     return [
         DesignWarning(
             "A002",

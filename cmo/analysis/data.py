@@ -45,6 +45,8 @@ class CaseData:
     frame: pd.DataFrame
     batches: list[Batch]
     alphas: dict[str, tuple[float | None, int]] = field(default_factory=dict)
+    #: Measurement point id → its order (``indicator@last_point`` columns hold orders).
+    point_orders: dict[str, int] = field(default_factory=dict)
 
 
 def _composite_sql(ind: Indicator, indicators: dict[str, Indicator], have: set[str]) -> str:
@@ -104,9 +106,8 @@ def load_cases(
         elif point == LAST:
             aggs.append(f"arg_max({col}, {ORDER}) FILTER (WHERE {col} IS NOT NULL) AS {name}")
         elif point == LAST_POINT:
-            aggs.append(
-                f"arg_max(measurement_point, {ORDER}) FILTER (WHERE {col} IS NOT NULL) AS {name}"
-            )
+            # the order of the latest value's point: the row key starts with it
+            aggs.append(f"max(mp_order) FILTER (WHERE {col} IS NOT NULL) AS {name}")
         else:
             aggs.append(
                 f"arg_max({col}, {ORDER}) FILTER (WHERE measurement_point = {sql_str(point)} "
@@ -167,7 +168,9 @@ def load_cases(
         batches = [b for b in batches if b.office in offices]
     if periods:
         batches = [b for b in batches if b.period in periods]
-    data = CaseData(frame=frame, batches=batches)
+    data = CaseData(
+        frame=frame, batches=batches, point_orders={p.id: p.order for p in points.values()}
+    )
     for ind in indicators.values():
         if ind.composite is not None and any(n[0] == ind.id for n in needs):
             data.alphas[ind.id] = cronbach_alpha(store, ind, indicators, where, params, have)

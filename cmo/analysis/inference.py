@@ -103,14 +103,17 @@ class ClusterCR2:
         self.scale = scale
         self.M = np.linalg.inv(Zs.T @ Zs)
         p = Zs.shape[1]
-        order = np.argsort(groups, kind="stable")
-        _, counts = np.unique(groups[order], return_counts=True)
+        if len(groups) > 1 and bool(np.all(groups[1:] >= groups[:-1])):
+            Zo, ro, sorted_groups = Zs, r, groups  # already in office order: no copy
+        else:
+            order = np.argsort(groups, kind="stable")
+            Zo, ro, sorted_groups = Zs[order], r[order], groups[order]
+        _, counts = np.unique(sorted_groups, return_counts=True)
         bounds = np.concatenate([[0], np.cumsum(counts)])
         self.n_clusters = len(counts)
         meat = np.zeros((p, p))
         self._RK: list[np.ndarray] = []
         self._RK2: list[np.ndarray] = []
-        Zo, ro = Zs[order], r[order]
         for g in range(self.n_clusters):
             Zg, rg = Zo[bounds[g] : bounds[g + 1]], ro[bounds[g] : bounds[g + 1]]
             s, V = np.linalg.eigh(Zg.T @ Zg)

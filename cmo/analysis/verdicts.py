@@ -68,8 +68,8 @@ def decide(chain: ChainResult, alpha: float = ALPHA) -> None:
         clear = e.q <= alpha
         declared = sign * e.estimate > 0
         words = f"q = {e.q:.3g}"
-        inter = interactions.get(test.context)
-        if test.context in (ELSEWHERE, EVERYWHERE) or inter is None:
+        found = interactions.get(test.context)
+        if test.context in (ELSEWHERE, EVERYWHERE) or found is None:
             if clear and declared:
                 test.verdict, test.why = HELD, f"effect in the declared direction, {words}"
             elif clear:
@@ -83,6 +83,7 @@ def decide(chain: ChainResult, alpha: float = ALPHA) -> None:
                     f"{words} > {alpha}: the data do not show the effect",
                 )
             continue
+        inter = found
         diff = inter.difference
         iq = inter.effect.q if inter.effect is not None else None
         compare = (
