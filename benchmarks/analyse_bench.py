@@ -159,7 +159,9 @@ def main() -> None:
         if os.environ.get("CMO_PROFILE"):
             import cProfile
 
-            cProfile.runctx("analyse(ws, lang=\"en\")", globals(), locals(), os.environ["CMO_PROFILE"])
+            cProfile.runctx(
+                'analyse(ws, lang="en")', globals(), locals(), os.environ["CMO_PROFILE"]
+            )
         result = analyse(ws, lang="en")
         took = time.perf_counter() - t
         print(f"  baseline  read all rows into pandas   {base:7.2f} s")

@@ -91,6 +91,7 @@ def needs_of(plan: Plan, indicators: dict[str, Indicator]) -> set[tuple[str, str
 def test_chain(
     plan: Plan, data: CaseData, indicators: dict[str, Indicator], rules: Rules
 ) -> ChainResult:
+    import numpy as np
     import pandas as pd
 
     frame = data.frame
@@ -163,7 +164,7 @@ def test_chain(
             context=name,
             label=text,
             n=int(mask.sum()),
-            n_offices=int(frame.loc[subset, "office"].nunique()),
+            n_offices=len(np.unique(office_codes.to_numpy()[mask])),
             excluded=excluded,
         )
         ys, xs = y[subset].to_numpy(float), x[subset].to_numpy(float)
@@ -242,8 +243,8 @@ def _interaction(
     xs = x[subset].to_numpy(float)
     cs = flag[subset].astype(float).to_numpy()
     offs = office_codes[subset].to_numpy()
-    inter.offices_inside = len(set(offs[cs == 1].tolist()))
-    inter.offices_outside = len(set(offs[cs == 0].tolist()))
+    inter.offices_inside = len(np.unique(offs[cs == 1]))
+    inter.offices_outside = len(np.unique(offs[cs == 0]))
     inside_n = int(cs.sum())
     if min(inside_n, inter.n - inside_n) < rules.min_cases:
         inter.why = (

@@ -80,10 +80,11 @@ def _design(
 def _office_dummies(office: np.ndarray) -> np.ndarray:
     import numpy as np
 
-    levels = sorted(set(office.tolist()))
+    levels = np.unique(office)
     if len(levels) <= 1:
         return np.empty((len(office), 0))
-    return np.column_stack([(office == lv).astype(float) for lv in levels[1:]])
+    dummies: np.ndarray = (office[:, None] == levels[None, 1:]).astype(float)
+    return dummies
 
 
 def _drop_constant(matrix: np.ndarray, keep: int) -> np.ndarray:
@@ -176,8 +177,7 @@ def fit_effect(
     import numpy as np
 
     n = len(y)
-    offices = sorted(set(office.tolist()))
-    k = len(offices)
+    k = len(np.unique(office))
     base = _design(x, covariates, extra)
     keep = 2 + len(extra or [])
     sd_x = float(np.std(x, ddof=1)) if n > 1 else float("nan")
