@@ -367,3 +367,26 @@ def test_design_warnings_from_the_data(examples_collected) -> None:
     y = m + rng.normal(size=200)
     out = mediation(y, m, treat, office, np.empty((200, 0)), 30)
     assert out.get("constant_within_offices") and "indirect" not in out
+
+
+def test_every_held_verdict_carries_its_refuters(result, examples_collected) -> None:
+    """Refuters run by default on held results; the examples' planted effects survive them
+    (the sparsely populated context, three offices, cannot leave one out and says so); the
+    declared negative control of trust_solutions is tried. `refuters='none'` skips them."""
+    statuses = {}
+    for chain in result.chains:
+        for test in chain.tests:
+            if test.verdict_class == "held":
+                assert test.refutation is not None, (chain.chain, test.context)
+                statuses[(chain.chain, test.context)] = test.refutation.status
+            else:
+                assert test.refutation is None
+    assert statuses[("outreach_equal_participation", "sparsely_populated")] == "partly tried"
+    assert set(statuses.values()) <= {"robust", "partly tried"}
+    trust = next(c for c in result.chains if c.chain == "trust_solutions").tests[0]
+    refuters = [c["refuter"] for c in trust.refutation.checks]
+    assert refuters == ["leave one office out", "placebo mechanism", "negative-control outcome"]
+    ws, _ = examples_collected
+    bare = analyse(ws, ["outreach"], refuters="none")
+    assert all(t.refutation is None for c in bare.chains for t in c.tests)
+    assert bare.settings["refuters"] == "none"

@@ -41,6 +41,7 @@ class Plan:
     outcome: Any
     intervention: Any
     contexts: list[Any]
+    negative_control: Any = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,13 @@ def needs_of(plan: Plan, indicators: dict[str, Indicator]) -> set[tuple[str, str
         need(plan.outcome.indicator, plan.outcome.measurement_point, LAST)
         if plan.outcome.measurement_point is None:
             need(plan.outcome.indicator, LAST_POINT, LAST)
+    if plan.negative_control is not None:
+        nc = plan.negative_control
+        if nc.change is not None:
+            need(nc.indicator, nc.change.from_, LAST)
+            need(nc.indicator, nc.change.to, LAST)
+        else:
+            need(nc.indicator, nc.measurement_point, LAST)
     if plan.intervention is not None:
         need(plan.intervention.indicator, None, LAST)
     for cov in plan.chain.covariates:
@@ -88,9 +96,44 @@ def needs_of(plan: Plan, indicators: dict[str, Indicator]) -> set[tuple[str, str
     return needs
 
 
+@dataclass
+class ChainData:
+    """What a chain's tests were computed from, kept for the refuters (arrays over the cases
+    with complete data; ``groups``: each test's cases)."""
+
+    family: str
+    y: np.ndarray
+    x: np.ndarray
+    covs: np.ndarray
+    office: np.ndarray
+    office_names: list[str]
+    groups: dict[str, np.ndarray]
+    #: The declared negative-control outcome: (id, values, family), or None.
+    negative_control: tuple[str, np.ndarray, str] | None = None
+
+
+def outcome_series(
+    outcome: Any, frame: pd.DataFrame, indicators: dict[str, Indicator]
+) -> tuple[pd.Series, str]:
+    """An outcome's value per case (its measurement point, or the change between two) and the
+    model family its type calls for."""
+    import pandas as pd
+
+    ind = indicators[outcome.indicator]
+    change = outcome.change
+    family = family_of(ind.type.value, change is not None)
+    if change is not None:
+        y = pd.to_numeric(frame[column(ind, change.to, LAST)], errors="coerce") - pd.to_numeric(
+            frame[column(ind, change.from_, LAST)], errors="coerce"
+        )
+    else:
+        y = pd.to_numeric(frame[column(ind, outcome.measurement_point, LAST)], errors="coerce")
+    return y, family
+
+
 def test_chain(
     plan: Plan, data: CaseData, indicators: dict[str, Indicator], rules: Rules
-) -> ChainResult:
+) -> tuple[ChainResult, ChainData]:
     import numpy as np
     import pandas as pd
 
@@ -103,21 +146,11 @@ def test_chain(
     # offices as integer codes (sorted by name): fast grouping in the models
     codes, office_names = pd.factorize(frame["office"], sort=True)
     office_codes = pd.Series(codes, index=frame.index)
-    out_ind = indicators[plan.outcome.indicator]
-    change = plan.outcome.change
-    family = family_of(out_ind.type.value, change is not None)
+    y, family = outcome_series(plan.outcome, frame, indicators)
     x = pd.to_numeric(
         frame[col(plan.mechanism.indicator, plan.mechanism.measurement_point, LAST)],
         errors="coerce",
     )
-    if change is not None:
-        y = pd.to_numeric(frame[col(out_ind.id, change.to, LAST)], errors="coerce") - pd.to_numeric(
-            frame[col(out_ind.id, change.from_, LAST)], errors="coerce"
-        )
-    else:
-        y = pd.to_numeric(
-            frame[col(out_ind.id, plan.outcome.measurement_point, LAST)], errors="coerce"
-        )
     covs, cov_ok = _covariates(frame, plan.chain.covariates, indicators)
     complete = x.notna() & y.notna() & cov_ok & frame["office"].notna()
     flags = {
@@ -154,8 +187,26 @@ def test_chain(
             known &= f.notna()
             inside |= f.fillna(False).astype(bool)
         groups.append((ELSEWHERE, ELSEWHERE, (~inside) & known))
+    complete_np = complete.to_numpy()
+    kept = ChainData(
+        family=family,
+        y=y.to_numpy(float)[complete_np],
+        x=x.to_numpy(float)[complete_np],
+        covs=covs[complete_np],
+        office=office_codes.to_numpy()[complete_np],
+        office_names=[str(o) for o in office_names],
+        groups={},
+    )
+    if plan.negative_control is not None:
+        y_nc, family_nc = outcome_series(plan.negative_control, frame, indicators)
+        kept.negative_control = (
+            plan.negative_control.id,
+            y_nc.to_numpy(float)[complete_np],
+            family_nc,
+        )
     for name, text, member in groups:
         subset = member & complete
+        kept.groups[name] = member.to_numpy()[complete_np]
         excluded = {"missing values": int((member & ~complete).sum())}
         if name not in (ELSEWHERE, EVERYWHERE):
             excluded["context unknown"] = int((complete & flags[name].isna()).sum())
@@ -221,7 +272,7 @@ def test_chain(
         )
         test.verdict = ""  # descriptive: not part of the corrected tests
         chain.by_office.append(test)
-    return chain
+    return chain, kept
 
 
 def _interaction(

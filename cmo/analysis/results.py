@@ -154,6 +154,8 @@ class ContextTest:
     why: str = ""
     effect: Effect | None = None
     mediation: dict[str, Any] | None = None
+    #: What the refuters made of a held test (:mod:`cmo.analysis.refuters`).
+    refutation: Any = None
 
     @property
     def verdict_class(self) -> str:
@@ -175,6 +177,7 @@ class ContextTest:
             "excluded": self.excluded,
             "effect": self.effect.to_dict() if self.effect else None,
             "mediation": self.mediation,
+            "refutation": self.refutation.to_dict() if self.refutation else None,
         }
 
 

@@ -18,6 +18,7 @@ from cmo.analysis.chains import Plan, Rules, needs_of, test_chain
 from cmo.analysis.criteria import criterion, factors
 from cmo.analysis.data import CaseData, load_cases
 from cmo.analysis.inference import COVARIANCES
+from cmo.analysis.refuters import LEVELS, refute_chain
 from cmo.analysis.results import AnalysisResult, num
 from cmo.analysis.verdicts import ALPHA, correct
 from cmo.errors import InputError, WorkspaceError
@@ -47,6 +48,7 @@ def analyse(
     lang: str = "fi",
     min_cases: int | None = None,
     covariance: str | None = None,
+    refuters: str = "quick",
 ) -> AnalysisResult:
     """Test every chain of the chosen theories (default: all) on the workspace's store."""
     result = validate(workspace=ws.root)
@@ -60,6 +62,8 @@ def analyse(
     method = covariance or getattr(settings, "covariance", "CR2")
     if method not in COVARIANCES:
         raise InputError(f"unknown covariance '{method}' (choose {', '.join(COVARIANCES)})")
+    if refuters not in LEVELS:
+        raise InputError(f"unknown refuters '{refuters}' (choose {', '.join(LEVELS)})")
     minimum = min_cases or settings.min_cases
     rules = Rules(
         min_cases=minimum,
@@ -94,8 +98,12 @@ def analyse(
             for th in chosen
             for crit in th.criteria
         ]
-    chains = [test_chain(p, data, indicators, rules) for p in plans]
+    tested = [test_chain(p, data, indicators, rules) for p in plans]
+    chains = [chain for chain, _ in tested]
     correct(chains)
+    for chain, kept in tested:
+        refute_chain(chain, kept, rules, refuters)
+    del tested
     scales = {
         ind_id: {"alpha": num(alpha), "n": n, "items": indicators[ind_id].composite.items}  # type: ignore[union-attr]
         for ind_id, (alpha, n) in sorted(data.alphas.items())
@@ -116,6 +124,7 @@ def analyse(
             "covariance": method,
             "covariance_reason": COVARIANCE_WHY[method],
             "criteria_offices": all_offices,
+            "refuters": refuters,
         },
         provenance=_provenance(result, data, chosen),
         language=lang,
@@ -159,6 +168,9 @@ def _plans(result: ValidationResult, theories: list[ProgrammeTheory]) -> list[Pl
                     if chain.intervention
                     else None,
                     contexts=[resolve(ws, th, "contexts", c) for c in chain.contexts],
+                    negative_control=resolve(ws, th, "outcomes", chain.negative_control)
+                    if chain.negative_control
+                    else None,
                 )
             )
     return plans

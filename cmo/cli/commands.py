@@ -277,6 +277,12 @@ def key_create() -> None:
     console().print(f"Created {path} (mode 0600). Keep it secret and back it up.", markup=False)
 
 
+class Refuters(StrEnum):
+    none = "none"
+    quick = "quick"
+    full = "full"
+
+
 class AnalyseFormat(StrEnum):
     table = "table"
     json = "json"
@@ -295,6 +301,12 @@ def analyse(
     min_cases: int | None = typer.Option(
         None, "--min-cases", min=2, help="Fewest cases for a test (default: cmo.yaml)."
     ),
+    refuters: Refuters = typer.Option(
+        Refuters.quick,
+        "--refuters",
+        help="Try every 'held' against refuters (leave one office out, placebo mechanism, "
+        "negative control): none, quick (199 placebo shuffles) or full (999).",
+    ),
 ) -> None:
     """Test each chain: did the mechanism go with the outcome, in which contexts, with what
     uncertainty; and how each evaluation criterion stands per office and period."""
@@ -309,6 +321,7 @@ def analyse(
         periods=period or [],
         lang=lang.value,
         min_cases=min_cases,
+        refuters=refuters.value,
     )
     if fmt is AnalyseFormat.json:
         print_json(result.to_dict())
@@ -327,6 +340,9 @@ def report(
     lang: Lang = typer.Option(Lang.fi, "--lang", help="Language of the report (fi or en)."),
     office: list[str] | None = typer.Option(None, "--office", help="Only these offices."),
     period: list[str] | None = typer.Option(None, "--period", help="Only these periods."),
+    refuters: Refuters = typer.Option(
+        Refuters.quick, "--refuters", help="Refuters for 'held' verdicts: none, quick or full."
+    ),
 ) -> None:
     """Write one self-contained HTML report (no scripts, no network): what held where, the
     theories as diagrams, each chain, the criteria scorecard, data quality and methods."""
@@ -337,7 +353,12 @@ def report(
         raise InputError("the report is written in Finnish or English", hint="--lang fi|en")
     ws = _workspace()
     result = build_report(
-        ws, theories or [], lang=lang.value, offices=office or [], periods=period or []
+        ws,
+        theories or [],
+        lang=lang.value,
+        offices=office or [],
+        periods=period or [],
+        refuters=refuters.value,
     )
     result.write(out)
     info = result.to_dict()
@@ -345,7 +366,7 @@ def report(
         f"Wrote {out} ({info['bytes'] / 1024:.0f} kB, {info['seconds']:.1f} s): "
         f"{info['verdicts']['held']} held, {info['verdicts']['not supported']} not supported, "
         f"{info['verdicts']['contradicted']} contradicted, "
-        f"{info['verdicts']['insufficient data']} with insufficient data.",
+        f"{info['verdicts']['too little data']} with too little data.",
         markup=False,
     )
 

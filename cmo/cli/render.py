@@ -278,7 +278,7 @@ def render_analysis(out: Any, result: Any) -> None:
     )
     table.add_column("chain", overflow="fold", max_width=28)
     table.add_column("context", overflow="fold", max_width=22)
-    table.add_column("verdict", overflow="fold", max_width=30)
+    table.add_column("verdict (refuters)", overflow="fold", max_width=34)
     table.add_column("effect", no_wrap=True)
     table.add_column("n", justify="right")
     table.add_column("offices", justify="right")
@@ -292,6 +292,8 @@ def render_analysis(out: Any, result: Any) -> None:
             word = test.verdict_text
             if test.verdict == "too_little_data" and test.why.startswith("too few offices"):
                 word = f"{word}: {test.why.split(' (')[0]}"
+            if test.refutation is not None:
+                word = f"{word} — {test.refutation.summary()}"
             table.add_row(
                 name,
                 Text(test.label),
@@ -312,7 +314,9 @@ def render_analysis(out: Any, result: Any) -> None:
         f"uncertainty, fewer than {settings['min_offices']} offices). Uncertainty: "
         f"{settings['covariance_reason']}. q: Benjamini–Hochberg adjusted p over all tests "
         "of the run. A context 'matters' only when the mechanism × context interaction is "
-        "clear."
+        f"clear. Refuters ({settings['refuters']}): every 'held' is refitted without each "
+        "office, against a placebo mechanism shuffled within offices and against a declared "
+        "negative-control outcome: robust if it survives them all, fragile otherwise."
     )
     out.print(textwrap.fill(note, width=min(out.width, 100)), markup=False)
     warnings = [w for chain in result.chains for w in chain.warnings]

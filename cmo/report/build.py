@@ -92,12 +92,13 @@ def build_report(
     lang: str = "fi",
     offices: Sequence[str] = (),
     periods: Sequence[str] = (),
+    refuters: str = "quick",
 ) -> Report:
     started = time.perf_counter()
     reset_ids()
     t = Texts(lang)
     rule = Rule(ws.settings.disclosure_threshold)
-    result = analyse(ws, theories, offices=offices, periods=periods, lang=lang)
+    result = analyse(ws, theories, offices=offices, periods=periods, lang=lang, refuters=refuters)
     validation = validate(workspace=ws.root)
     chosen = [th for th in validation.theories if th.id in result.provenance["theories"]]
     # office-level figures describe offices, not people: shown whatever their n
@@ -156,6 +157,37 @@ def _effect_text(effect: Any, t: Texts) -> str:
 def _verdict(test: Any, t: Texts) -> dict[str, str]:
     _, mark, css = VERDICT_KEYS[test.verdict_class]
     return {"word": t(f"verdict_{test.verdict}"), "mark": mark, "css": css}
+
+
+def _p(p: float | None, t: Texts) -> str:
+    if p is None:
+        return ""
+    return t.number(p, 3) if p >= 0.001 else f"< {t.number(0.001, 3)}"
+
+
+def _refutation(test: Any, t: Texts) -> dict[str, Any] | None:
+    """What the refuters made of a held test, in the report's language."""
+    ref = test.refutation
+    if ref is None:
+        return None
+    lines = []
+    for check in ref.checks:
+        kind = {
+            "leave one office out": "loo",
+            "placebo mechanism": "placebo",
+            "negative-control outcome": "nc",
+        }[check["refuter"]]
+        state = {True: "passed", False: "failed", None: "not_tried"}[check["passed"]]
+        lines.append(
+            t(
+                f"refuter_{kind}_{state}",
+                office=check.get("without", ""),
+                p=_p(check.get("p"), t),
+                n=check.get("permutations", ""),
+                outcome=check.get("outcome", ""),
+            )
+        )
+    return {"status": t(f"refuted_{ref.status.replace(' ', '_')}"), "lines": lines}
 
 
 def _reason(effect: Any, t: Texts) -> str:
@@ -243,6 +275,7 @@ def _matrix(result: AnalysisResult, t: Texts, rule: Rule) -> list[dict[str, Any]
                     "span": len(chain.tests),
                     "context": _context_label(test, t),
                     "verdict": _verdict(test, t),
+                    "refutation": _refutation(test, t),
                     "effect": _effect_text(test.effect, t) if show else "",
                     "n": _count(test.n, rule, t),
                 }
@@ -338,6 +371,11 @@ def _chain(chain: Any, t: Texts, rule: Rule) -> dict[str, Any]:
         "mediation": mediation,
         "log_scale": chain.family != "gaussian",
         "summary": t(f"summary_{chain.summary}"),
+        "refutations": [
+            {"context": _context_label(x, t), **r}
+            for x in chain.tests
+            if (r := _refutation(x, t)) is not None
+        ],
         "warnings": sorted({f"{w.code}: {t(f'warning_{w.code}')}" for w in chain.warnings}),
         "excluded": _count(excluded, rule, t) if excluded else "",
     }

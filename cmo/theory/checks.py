@@ -518,6 +518,8 @@ def _check_theory(ws: Workspace, th: Placed[ProgrammeTheory]) -> None:
             _ref(ws, th, "interventions", chain.intervention, (*base, "intervention"))
         _ref(ws, th, "mechanisms", chain.mechanism, (*base, "mechanism"))
         _ref(ws, th, "outcomes", chain.outcome, (*base, "outcome"))
+        if chain.negative_control is not None:
+            _ref(ws, th, "outcomes", chain.negative_control, (*base, "negative_control"))
         for j, cov in enumerate(chain.covariates):
             ind = _indicator(ws, lf, cov, (*base, "covariates", j))
             if ind is not None and ind.type is IndicatorType.DATE:
@@ -845,7 +847,7 @@ def _check_graph(ws: Workspace) -> None:
                 ("contexts", chain.contexts),
                 ("interventions", [chain.intervention] if chain.intervention else []),
                 ("mechanisms", [chain.mechanism]),
-                ("outcomes", [chain.outcome]),
+                ("outcomes", [chain.outcome, *filter(None, [chain.negative_control])]),
             ):
                 for ref in refs:
                     used[(_split(theory.id, ref))[0], section].add(_split(theory.id, ref)[1])

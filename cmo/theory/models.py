@@ -432,6 +432,12 @@ class Chain(StrictModel):
     )
     mechanism: Ref = Field(description="The mechanism.")
     outcome: Ref = Field(description="The outcome.")
+    negative_control: Ref | None = Field(
+        None,
+        description="An outcome the mechanism should *not* affect (a negative control): if "
+        "the mechanism goes with it too, something else may drive both, and the chain's "
+        "'held' verdicts are marked fragile.",
+    )
     direction: ExpectedDirection = Field(
         ExpectedDirection.POSITIVE,
         description="`positive`: more mechanism, more outcome; `negative`: less outcome.",
