@@ -167,6 +167,7 @@ def placebo(data: ChainData, member: np.ndarray, level: str, seed: int) -> dict[
         out["why"] = "the model without the mechanism could not be fitted"
         return out
     basis, resid, weight = null
+    basis_t = np.ascontiguousarray(basis.T)  # row-major both ways: fast products on any BLAS
     order = np.argsort(office, kind="stable")
     _, starts = np.unique(office[order], return_index=True)
     blocks = np.split(order, starts[1:])
@@ -175,7 +176,7 @@ def placebo(data: ChainData, member: np.ndarray, level: str, seed: int) -> dict[
         """One-step estimate of the mechanism's coefficient: its score over its information
         in the model without it (the exact OLS coefficient for a linear outcome)."""
         wx = xv * weight
-        xt = xv - basis @ (basis.T @ wx)  # weighted residual of x on covariates and offices
+        xt = xv - basis @ (basis_t @ wx)  # weighted residual of x on covariates and offices
         info = float(xt @ (xt * weight))
         return float(xt @ resid) / info if info > 0 else 0.0
 
