@@ -180,7 +180,9 @@ def test_cli_json_equals_library_and_table_is_readable(cmo, examples_collected, 
     assert "held" in table.stdout and "not supported" in table.stdout
     assert max(len(line) for line in table.stdout.splitlines()) <= 100
     rows = cmo("analyse", "--format", "csv", cwd=ws.root).stdout.splitlines()
-    assert rows[0].startswith("theory,chain,context,verdict,verdict_text,chain_summary,n,")
+    assert rows[0].startswith(
+        "theory,chain,context,verdict,verdict_text,chain_summary,refutation,n,"
+    )
     assert len(rows) == 1 + sum(len(c.tests) for c in result.chains)
 
 
@@ -390,3 +392,39 @@ def test_every_held_verdict_carries_its_refuters(result, examples_collected) -> 
     bare = analyse(ws, ["outreach"], refuters="none")
     assert all(t.refutation is None for c in bare.chains for t in c.tests)
     assert bare.settings["refuters"] == "none"
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_terminal_output_fits_the_terminal(cmo, examples_collected, monkeypatch, columns) -> None:
+    """At 80 columns one block per chain, at 200 a table: no line is wider than the terminal,
+    chain ids are never broken, the verdicts' words are whole, office names come from cmo.yaml
+    and, with --lang fi, the headings are Finnish."""
+    ws, _ = examples_collected
+    monkeypatch.setenv("COLUMNS", str(columns))
+    for lang, heading, words in (
+        ("en", "What held where", "held, and stronger in this context than elsewhere"),
+        ("fi", "Mikä piti missäkin", "piti, ja vahvempi tässä kontekstissa kuin muualla"),
+    ):
+        run = cmo("analyse", "--lang", lang, "--refuters", "none", cwd=ws.root)
+        assert run.exit_code == 0, run.stderr
+        lines = run.stdout.splitlines()
+        assert max(len(line) for line in lines) <= columns
+        assert heading in run.stdout
+        flat = " ".join(" ".join(line.replace("│", " ").split()) for line in lines)
+        assert words in flat or columns == 200  # wrapped words read whole once joined
+        for chain in (
+            "continuity_trust.relationship_life_situation",
+            "outreach.heard_participation",
+        ):
+            assert any(chain in line for line in lines), chain
+        assert "Kemijärvi" in run.stdout and "Rovaniemi" in run.stdout
+        if columns == 200:
+            assert any(words in line for line in lines)
+
+
+def test_swedish_is_refused_by_analyse_as_by_report(cmo, examples_collected) -> None:
+    ws, _ = examples_collected
+    for command in (("analyse",), ("report", "--out", str(ws.root / "r.html"))):
+        run = cmo(*command, "--lang", "sv", cwd=ws.root)
+        assert run.exit_code == 2
+        assert "Finnish or English" in run.stderr

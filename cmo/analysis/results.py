@@ -331,6 +331,8 @@ class AnalysisResult:
     settings: dict[str, Any]
     provenance: dict[str, Any]
     language: str = "fi"
+    #: Office id → the name to show (municipality, or name, from cmo.yaml).
+    office_names: dict[str, str] = field(default_factory=dict)
 
     def verdict_counts(self) -> dict[str, int]:
         """Tests by verdict class: held, not supported, contradicted, too little data."""
@@ -344,6 +346,7 @@ class AnalysisResult:
         return {
             "cmo_version": __version__,
             "settings": self.settings,
+            "office_names": self.office_names,
             "provenance": self.provenance,
             "verdicts": self.verdict_counts(),
             "chains": [c.to_dict() for c in self.chains],

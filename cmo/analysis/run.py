@@ -128,6 +128,7 @@ def analyse(
         },
         provenance=_provenance(result, data, chosen),
         language=lang,
+        office_names={o.id: o.municipality or o.name for o in settings.offices},
     )
 
 

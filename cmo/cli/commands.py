@@ -311,8 +311,11 @@ def analyse(
     """Test each chain: did the mechanism go with the outcome, in which contexts, with what
     uncertainty; and how each evaluation criterion stands per office and period."""
     from cmo.analysis import analyse as run
-    from cmo.cli.render import analysis_csv, render_analysis
+    from cmo.cli.analysis_view import analysis_csv, render_analysis
+    from cmo.errors import InputError
 
+    if lang is Lang.sv:  # the same languages as the report: cmo's own texts are fi and en
+        raise InputError("the analysis is written in Finnish or English", hint="--lang fi|en")
     ws = _workspace()
     result = run(
         ws,
