@@ -12,7 +12,8 @@ from markupsafe import Markup
 
 from cmo import __version__
 from cmo.analysis import AnalysisResult, analyse
-from cmo.report.charts import ForestRow, forest, reset_ids, theory_diagram
+from cmo.report.charts import ForestRow, forest, next_id, reset_ids
+from cmo.report.diagram import Evidence, theory_diagram
 from cmo.report.disclosure import Rule, suppress_table
 from cmo.report.i18n import Texts, catalogue
 from cmo.store import open_store
@@ -116,7 +117,7 @@ def build_report(
         "version": __version__,
         "summary": _summary(result, t),
         "matrix": _matrix(result, t, rule),
-        "theories": [_theory(validation, th, t, lang) for th in chosen],
+        "theories": [_theory(validation, th, t, lang, result) for th in chosen],
         "chains": [_chain(c, t, rule) for c in result.chains],
         "scorecard": _scorecard(result, chosen, t, rule, lang, office_level),
         "quality": quality,
@@ -283,15 +284,50 @@ def _matrix(result: AnalysisResult, t: Texts, rule: Rule) -> list[dict[str, Any]
     return rows
 
 
-def _theory(validation: Any, theory: Any, t: Texts, lang: str) -> dict[str, Any]:
+def _evidence(result: AnalysisResult, theory_id: str, t: Texts) -> dict[tuple[str, str], Evidence]:
+    """What the data said about each arrow of a theory's diagram: a chain's mechanism →
+    outcome arrow by the chain's summary, its context arrows by the test in that context."""
+    out: dict[tuple[str, str], Evidence] = {}
+    for chain in result.chains:
+        if chain.theory != theory_id:
+            continue
+        classes = {x.verdict_class for x in chain.tests}
+        cls = next(
+            (c for c in ("held", "contradicted", "not supported") if c in classes),
+            "too little data",
+        )
+        out[(chain.chain, "produces")] = Evidence(cls, t(f"summary_{chain.summary}"))
+        for test in chain.tests:
+            out[(chain.chain, f"context:{test.context}")] = Evidence(
+                test.verdict_class, t(f"verdict_{test.verdict}")
+            )
+    return out
+
+
+def _theory(
+    validation: Any, theory: Any, t: Texts, lang: str, result: AnalysisResult
+) -> dict[str, Any]:
     graph = theory_graph(validation, theory, lang)
-    headings = {k: t(f"{k}s") for k in ("context", "intervention", "mechanism", "outcome")}
+    headings = {
+        "context": f"{t('contexts')} · {t('interventions')}",
+        "mechanism": t("mechanisms"),
+        "outcome": t("outcomes"),
+    }
+    legend = {
+        "held": t("verdict_held"),
+        "not supported": t("verdict_not_supported"),
+        "contradicted": t("verdict_contradicted"),
+        "too little data": t("verdict_too_little_data"),
+    }
     diagram = (
         theory_diagram(
             graph,
             t("theory_diagram", theory=theory.title.get(lang)),
             t("theory_diagram_desc"),
             headings,
+            _evidence(result, theory.id, t),
+            legend,
+            next_id(),
         )
         if graph.number_of_nodes()
         else Markup("")
