@@ -108,8 +108,8 @@ class ChainData:
     office: np.ndarray
     office_names: list[str]
     groups: dict[str, np.ndarray]
-    #: The declared negative-control outcome: (id, values, family), or None.
-    negative_control: tuple[str, np.ndarray, str] | None = None
+    #: The declared negative-control outcome: (id, label, values, family), or None.
+    negative_control: tuple[str, str, np.ndarray, str] | None = None
 
 
 def outcome_series(
@@ -201,6 +201,7 @@ def test_chain(
         y_nc, family_nc = outcome_series(plan.negative_control, frame, indicators)
         kept.negative_control = (
             plan.negative_control.id,
+            plan.negative_control.label.get(lang),
             y_nc.to_numpy(float)[complete_np],
             family_nc,
         )

@@ -241,8 +241,13 @@ def negative_control(data: ChainData, member: np.ndarray, rules: Rules) -> dict[
     import numpy as np
 
     assert data.negative_control is not None
-    name, values, family = data.negative_control
-    out: dict[str, Any] = {"refuter": "negative-control outcome", "outcome": name, "passed": None}
+    name, label, values, family = data.negative_control
+    out: dict[str, Any] = {
+        "refuter": "negative-control outcome",
+        "outcome": name,
+        "outcome_label": label,
+        "passed": None,
+    }
     ok = member & ~np.isnan(values)
     n = int(ok.sum())
     if n < rules.min_cases:

@@ -200,8 +200,13 @@ def _provenance(
         ({"file": where(lf.path), "sha256": lf.sha256} for lf in result.files),
         key=lambda f: f["file"],
     )
+    collected = [b.collected_at for b in data.batches]
     return {
         "theories": [t.id for t in theories],
+        "cases": len(data.frame),
+        "offices": sorted({b.office for b in data.batches}),
+        "periods": sorted({b.period for b in data.batches}),
+        "collected_until": max(collected).date().isoformat() if collected else None,
         "files": files,
         "batches": [
             {

@@ -116,9 +116,13 @@ def build_report(
         "rule": rule,
         "version": __version__,
         "summary": _summary(result, t),
+        "facts": _facts(result, t, rule),
+        # CSS strings: the name is stripped of quotes, backslashes and angle brackets
+        "css_header": Markup(_css_string(f"{t('title')} — {ws.settings.name}")),
+        "css_page": Markup(t("page_css")),
         "matrix": _matrix(result, t, rule),
         "theories": [_theory(validation, th, t, lang, result) for th in chosen],
-        "chains": [_chain(c, t, rule) for c in result.chains],
+        "chains": [_chain(c, t, rule, result.office_names) for c in result.chains],
         "scorecard": _scorecard(result, chosen, t, rule, lang, office_level),
         "quality": quality,
         "methods": _methods(result, t),
@@ -149,9 +153,18 @@ def _render(context: dict[str, Any]) -> str:
 
 
 def _effect_text(effect: Any, t: Texts) -> str:
+    """An effect per SD of the mechanism with its interval, on the outcome's own scale: a
+    difference for scores and changes, an odds or rate ratio for yes/no and count outcomes
+    (never the log scale beside differences)."""
     if effect is None:
         return ""
     est, low, high = effect.per_sd
+    if effect.scale in ("log odds", "log rate"):
+        import math
+
+        name = t("ratio_odds_short" if effect.scale == "log odds" else "ratio_rate_short")
+        e, lo, hi = (math.exp(v) for v in (est, low, high))
+        return f"{name} {t.number(e)} [{t.number(lo)}, {t.number(hi)}]"
     return f"{t.signed(est)} [{t.signed(low)}, {t.signed(high)}]"
 
 
@@ -166,7 +179,7 @@ def _p(p: float | None, t: Texts) -> str:
     return t.number(p, 3) if p >= 0.001 else f"< {t.number(0.001, 3)}"
 
 
-def _refutation(test: Any, t: Texts) -> dict[str, Any] | None:
+def _refutation(test: Any, t: Texts, names: dict[str, str] | None = None) -> dict[str, Any] | None:
     """What the refuters made of a held test, in the report's language."""
     ref = test.refutation
     if ref is None:
@@ -182,10 +195,10 @@ def _refutation(test: Any, t: Texts) -> dict[str, Any] | None:
         lines.append(
             t(
                 f"refuter_{kind}_{state}",
-                office=check.get("without", ""),
+                office=(names or {}).get(check.get("without", ""), check.get("without", "")),
                 p=_p(check.get("p"), t),
                 n=check.get("permutations", ""),
-                outcome=check.get("outcome", ""),
+                outcome=check.get("outcome_label") or check.get("outcome", ""),
             )
         )
     return {"status": t(f"refuted_{ref.status.replace(' ', '_')}"), "lines": lines}
@@ -239,13 +252,8 @@ def _count(n: int, rule: Rule, t: Texts) -> str:
 
 
 def _summary(result: AnalysisResult, t: Texts) -> dict[str, Any]:
+    """The answer in plain words: the counts, then what each chain shows."""
     counts = result.verdict_counts()
-    held = [
-        (c.label, tt.label if tt.context not in ("elsewhere", "everywhere") else t(tt.context))
-        for c in result.chains
-        for tt in c.tests
-        if tt.verdict_class == "held"
-    ]
     return {
         "lead": t(
             "summary_lead",
@@ -255,8 +263,33 @@ def _summary(result: AnalysisResult, t: Texts) -> dict[str, Any]:
             contradicted=counts["contradicted"],
             insufficient=counts["too little data"],
         ),
-        "held": held,
+        "chains": [(c.label, t(f"summary_{c.summary}")) for c in result.chains],
+        "any_held": counts["held"] > 0,
     }
+
+
+def _facts(result: AnalysisResult, t: Texts, rule: Rule) -> str:
+    """Page one's facts: the periods, the date of the data, offices and clients."""
+    prov = result.provenance
+    periods = prov.get("periods", [])
+    span = periods[0] if len(periods) == 1 else f"{periods[0]}–{periods[-1]}" if periods else "–"
+    date = prov.get("collected_until") or "–"
+    if date != "–" and t.lang == "fi":
+        year, month, day = date.split("-")
+        date = f"{int(day)}.{int(month)}.{year}"
+    return t(
+        "facts",
+        periods=span,
+        date=date,
+        offices=t.integer(len(prov.get("offices", []))),
+        clients=_count(int(prov.get("cases", 0)), rule, t),
+    )
+
+
+def _css_string(text: str) -> str:
+    """Text as a CSS string literal (for the printed running header)."""
+    safe = "".join(c if c.isprintable() and c not in '"\\<>' else " " for c in text)
+    return f'"{safe}"'
 
 
 def _context_label(test: Any, t: Texts) -> str:
@@ -276,7 +309,7 @@ def _matrix(result: AnalysisResult, t: Texts, rule: Rule) -> list[dict[str, Any]
                     "span": len(chain.tests),
                     "context": _context_label(test, t),
                     "verdict": _verdict(test, t),
-                    "refutation": _refutation(test, t),
+                    "refutation": _refutation(test, t, result.office_names),
                     "effect": _effect_text(test.effect, t) if show else "",
                     "n": _count(test.n, rule, t),
                 }
@@ -340,22 +373,20 @@ def _theory(
     }
 
 
-def _chain(chain: Any, t: Texts, rule: Rule) -> dict[str, Any]:
+def _chain(chain: Any, t: Texts, rule: Rule, names: dict[str, str]) -> dict[str, Any]:
     def rows(tests: list[Any], with_n: bool = True) -> list[ForestRow]:
         """Forest rows. By office, no n is shown: offices' n would add up to the context's
         n, so a hidden office's n could be worked out."""
         out = []
         for test in tests:
-            label = _context_label(test, t)
+            label = names.get(test.context, _context_label(test, t))
+            n = _count(test.n, rule, t) if with_n else ""
             if test.effect is None or not rule.enough(test.n):
                 note = t(VERDICT_KEYS["too little data"][0])
-                if with_n:
-                    note += f" (n {_count(test.n, rule, t)})"
-                out.append(ForestRow(label, None, None, None, test.verdict_class, note=note))
+                out.append(ForestRow(label, None, None, None, test.verdict_class, note, n))
             else:
                 est, low, high = test.effect.per_sd
-                shown = f"{label} (n {_count(test.n, rule, t)})" if with_n else label
-                out.append(ForestRow(shown, est, low, high, test.verdict_class))
+                out.append(ForestRow(label, est, low, high, test.verdict_class, n=n))
         return out
 
     models = [
@@ -394,13 +425,16 @@ def _chain(chain: Any, t: Texts, rule: Rule) -> dict[str, Any]:
                 )
             )
     excluded = sum(sum(x.excluded.values()) for x in chain.tests)
+    scale = {"binomial": "log odds", "poisson": "log rate"}.get(chain.family, "difference")
     return {
         "id": f"{chain.theory}-{chain.chain}",
         "label": chain.label,
         "direction": t("declared_direction", direction=t(f"direction_{chain.direction}")),
-        "forest_contexts": forest(rows(chain.tests), t("forest_contexts"), t("forest_desc"), t),
+        "forest_contexts": forest(
+            rows(chain.tests), t("forest_contexts"), t("forest_desc"), t, scale
+        ),
         "forest_offices": forest(
-            rows(chain.by_office, with_n=False), t("forest_offices"), t("forest_desc"), t
+            rows(chain.by_office, with_n=False), t("forest_offices"), t("forest_desc"), t, scale
         ),
         "models": models,
         "interactions": interactions,
@@ -410,7 +444,7 @@ def _chain(chain: Any, t: Texts, rule: Rule) -> dict[str, Any]:
         "refutations": [
             {"context": _context_label(x, t), **r}
             for x in chain.tests
-            if (r := _refutation(x, t)) is not None
+            if (r := _refutation(x, t, names)) is not None
         ],
         "warnings": sorted({f"{w.code}: {t(f'warning_{w.code}')}" for w in chain.warnings}),
         "excluded": _count(excluded, rule, t) if excluded else "",
