@@ -150,9 +150,12 @@ def test_finnish_report_is_finnish_with_decimal_commas(reports) -> None:
     )
     effects = [row[-2] for row in matrix[1:] if row[-2]]
     assert effects
+    # per-SD differences, or for counts the rate ratio ("tiheyssuhde"), never the log scale
     assert all(
-        re.fullmatch(r"[+−]?\d+,\d\d \[[+−]?\d+,\d\d, [+−]?\d+,\d\d\]", e) for e in effects
+        re.fullmatch(r"(tiheyssuhde |vetosuhde )?[+−]?\d+,\d\d \[[+−]?\d+,\d\d, [+−]?\d+,\d\d\]", e)
+        for e in effects
     ), effects
+    assert any(e.startswith("tiheyssuhde 0,9") for e in effects)
     assert "lineaarinen malli, toimistojen kiinteät vaikutukset" in html
     assert "klusterirobusti CR2" in html and "cluster-robust" not in html
     assert "piti, ja vahvempi tässä kontekstissa kuin muualla" in html
@@ -440,3 +443,36 @@ def test_theory_diagrams_show_the_evidence(reports) -> None:
         assert len(ends) == len(set(ends)), "two arrowheads at the same point"
     held = [d for d in diagrams if 'stroke="#009E73" stroke-width="2.6"' in d]
     assert held, "no held mechanism → outcome arrow drawn as held"
+
+
+def test_a_saved_analysis_renders_to_the_same_report(cmo, workspace, tmp_path) -> None:
+    """`cmo report --from result.json` renders a saved analysis without re-running it: the
+    page equals the one rendered from a fresh analysis, byte for byte, and records the
+    analysis it came from. A report in another language than the analysis is refused."""
+    import hashlib
+    import json
+
+    saved = tmp_path / "result.json"
+    run = cmo("analyse", "--format", "json", "--lang", "en", cwd=workspace.root)
+    assert run.exit_code == 0, run.stderr
+    saved.write_text(run.stdout, encoding="utf-8")
+    fresh, again = tmp_path / "fresh.html", tmp_path / "again.html"
+    assert cmo("report", "--lang", "en", "--out", str(fresh), cwd=workspace.root).exit_code == 0
+    done = cmo(
+        "report", "--lang", "en", "--from", str(saved), "--out", str(again), cwd=workspace.root
+    )
+    assert done.exit_code == 0, done.stderr
+    assert fresh.read_bytes() == again.read_bytes()
+    digest = hashlib.sha256(
+        json.dumps(json.loads(run.stdout), sort_keys=True, ensure_ascii=False).encode("utf-8")
+    ).hexdigest()
+    assert f'<meta name="cmo-analysis-sha256" content="{digest}">' in again.read_text("utf-8")
+    other = cmo(
+        "report", "--lang", "fi", "--from", str(saved), "--out", str(again), cwd=workspace.root
+    )
+    assert other.exit_code == 2 and "--lang en" in other.stderr
+    (tmp_path / "bad.json").write_text("{}", encoding="utf-8")
+    bad = cmo(
+        "report", "--from", str(tmp_path / "bad.json"), "--out", str(again), cwd=workspace.root
+    )
+    assert bad.exit_code == 2 and "not an analysis" in bad.stderr

@@ -66,6 +66,10 @@ class Refutation:
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "summary": self.summary(), "checks": self.checks}
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Refutation:
+        return cls(d["status"], [dict(c) for c in d["checks"]])
+
 
 def refute_chain(chain: ChainResult, data: ChainData, rules: Rules, level: str) -> None:
     """Try every held test of the chain; sets ``test.refutation``."""

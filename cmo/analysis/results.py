@@ -58,6 +58,11 @@ SUMMARIES: dict[str, str] = {
 EVERYWHERE, ELSEWHERE = "everywhere", "elsewhere"
 
 
+def _f(x: float | None) -> float:
+    """A number read back from JSON (None stood for a missing or non-finite number)."""
+    return math.nan if x is None else float(x)
+
+
 def num(x: float | None) -> float | None:
     """A number for output at full precision; None for missing or non-finite numbers."""
     if x is None or not math.isfinite(x):
@@ -101,6 +106,26 @@ class Effect:
             reason=fit.reason,
             notes=list(fit.notes),
             n_offices=fit.n_offices,
+        )
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Effect:
+        per_sd = d["per_sd"]
+        return cls(
+            estimate=_f(d["estimate"]),
+            se=_f(d["se"]),
+            df=math.inf if d["df"] == "inf" else _f(d["df"]),
+            ci_low=_f(d["ci_low"]),
+            ci_high=_f(d["ci_high"]),
+            p=_f(d["p"]),
+            per_sd=(_f(per_sd["estimate"]), _f(per_sd["ci_low"]), _f(per_sd["ci_high"])),
+            scale=d["scale"],
+            model=d["model"],
+            covariance=d["covariance"],
+            reason=d["reason"],
+            notes=list(d["notes"]),
+            n_offices=int(d["n_offices"]),
+            q=None if d["q"] is None else float(d["q"]),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -157,6 +182,23 @@ class ContextTest:
     #: What the refuters made of a held test (:mod:`cmo.analysis.refuters`).
     refutation: Any = None
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ContextTest:
+        from cmo.analysis.refuters import Refutation
+
+        return cls(
+            context=d["context"],
+            label=d["label"],
+            n=int(d["n"]),
+            n_offices=int(d["n_offices"]),
+            excluded=dict(d["excluded"]),
+            verdict=d["verdict"],
+            why=d["why"],
+            effect=Effect.from_dict(d["effect"]) if d["effect"] else None,
+            mediation=d["mediation"],
+            refutation=Refutation.from_dict(d["refutation"]) if d.get("refutation") else None,
+        )
+
     @property
     def verdict_class(self) -> str:
         return VERDICTS[self.verdict][0] if self.verdict in VERDICTS else ""
@@ -194,6 +236,18 @@ class Interaction:
     offices_inside: int = 0
     offices_outside: int = 0
     difference: str = "untested"
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Interaction:
+        return cls(
+            context=d["context"],
+            n=int(d["n"]),
+            effect=Effect.from_dict(d["effect"]) if d["effect"] else None,
+            why=d["why"],
+            offices_inside=int(d["offices_inside"]),
+            offices_outside=int(d["offices_outside"]),
+            difference=d["difference"],
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -238,6 +292,25 @@ class ChainResult:
     summary: str = TOO_LITTLE_DATA
     warnings: list[DesignWarning] = field(default_factory=list)
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ChainResult:
+        return cls(
+            theory=d["theory"],
+            chain=d["chain"],
+            label=d["label"],
+            mechanism=d["mechanism"],
+            outcome=d["outcome"],
+            intervention=d["intervention"],
+            direction=d["direction"],
+            family=d["family"],
+            intervention_label=d["intervention_label"],
+            tests=[ContextTest.from_dict(t) for t in d["tests"]],
+            interactions=[Interaction.from_dict(i) for i in d["interactions"]],
+            by_office=[ContextTest.from_dict(t) for t in d["by_office"]],
+            summary=d["summary"],
+            warnings=[DesignWarning(**w) for w in d["warnings"]],
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "theory": self.theory,
@@ -268,6 +341,18 @@ class CriterionCell:
     ci_high: float | None
     status: str
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CriterionCell:
+        return cls(
+            d["office"],
+            d["period"],
+            int(d["n"]),
+            d["estimate"],
+            d["ci_low"],
+            d["ci_high"],
+            d["status"],
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "office": self.office,
@@ -292,6 +377,20 @@ class CriterionResult:
     trends: dict[str, str]
     #: What the "all offices" interval estimates (``population`` or ``sample`` of offices).
     all_offices: str = "population"
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CriterionResult:
+        return cls(
+            theory=d["theory"],
+            criterion=d["criterion"],
+            label=d["label"],
+            indicator=d["indicator"],
+            statistic=d["statistic"],
+            target=dict(d["target"]),
+            cells=[CriterionCell.from_dict(c) for c in d["cells"]],
+            trends=dict(d["trends"]),
+            all_offices=d["all_offices"],
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -342,9 +441,24 @@ class AnalysisResult:
                 counts[test.verdict_class] += 1
         return counts
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AnalysisResult:
+        """An analysis read back from `cmo analyse --format json` (for `cmo report --from`)."""
+        return cls(
+            chains=[ChainResult.from_dict(c) for c in d["chains"]],
+            criteria=[CriterionResult.from_dict(c) for c in d["criteria"]],
+            factors=[FactorResult(**f) for f in d["success_factors"]],
+            scales=dict(d["scales"]),
+            settings=dict(d["settings"]),
+            provenance=dict(d["provenance"]),
+            language=d.get("language", "fi"),
+            office_names=dict(d.get("office_names", {})),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "cmo_version": __version__,
+            "language": self.language,
             "settings": self.settings,
             "office_names": self.office_names,
             "provenance": self.provenance,

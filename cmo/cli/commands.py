@@ -346,6 +346,11 @@ def report(
     refuters: Refuters = typer.Option(
         Refuters.quick, "--refuters", help="Refuters for 'held' verdicts: none, quick or full."
     ),
+    saved: Path | None = typer.Option(
+        None,
+        "--from",
+        help="Render a saved analysis (cmo analyse --format json) instead of running one.",
+    ),
 ) -> None:
     """Write one self-contained HTML report (no scripts, no network): what held where, the
     theories as diagrams, each chain, the criteria scorecard, data quality and methods."""
@@ -355,6 +360,7 @@ def report(
     if lang is Lang.sv:
         raise InputError("the report is written in Finnish or English", hint="--lang fi|en")
     ws = _workspace()
+    analysis = _saved_analysis(saved) if saved is not None else None
     result = build_report(
         ws,
         theories or [],
@@ -362,6 +368,7 @@ def report(
         offices=office or [],
         periods=period or [],
         refuters=refuters.value,
+        analysis=analysis,
     )
     result.write(out)
     info = result.to_dict()
@@ -372,6 +379,25 @@ def report(
         f"{info['verdicts']['too little data']} with too little data.",
         markup=False,
     )
+
+
+def _saved_analysis(path: Path) -> Any:
+    """An analysis saved with `cmo analyse --format json`, or a clear error."""
+    import json
+
+    from cmo.analysis import AnalysisResult
+    from cmo.errors import InputError
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return AnalysisResult.from_dict(data)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror})") from None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise InputError(
+            f"{path}: not an analysis saved by 'cmo analyse --format json'",
+            hint="save one with: cmo analyse --format json > result.json",
+        ) from None
 
 
 def register(app: typer.Typer) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,6 +14,7 @@ from markupsafe import Markup
 
 from cmo import __version__
 from cmo.analysis import AnalysisResult, analyse
+from cmo.errors import InputError
 from cmo.report.charts import ForestRow, forest, next_id, reset_ids
 from cmo.report.diagram import Evidence, theory_diagram
 from cmo.report.disclosure import Rule
@@ -71,6 +74,8 @@ class Report:
     seconds: float
     analysis: AnalysisResult
     sections: list[str] = field(default_factory=list)
+    #: SHA-256 of the analysis the report shows (its canonical JSON).
+    analysis_sha256: str = ""
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,6 +88,7 @@ class Report:
             "seconds": round(self.seconds, 3),
             "sections": self.sections,
             "verdicts": self.analysis.verdict_counts(),
+            "analysis_sha256": self.analysis_sha256,
         }
 
 
@@ -94,12 +100,31 @@ def build_report(
     offices: Sequence[str] = (),
     periods: Sequence[str] = (),
     refuters: str = "quick",
+    analysis: AnalysisResult | None = None,
 ) -> Report:
+    """Render the report; ``analysis`` renders a saved analysis (``cmo analyse --format
+    json``, read with :meth:`AnalysisResult.from_dict`) instead of running one."""
     started = time.perf_counter()
     reset_ids()
     t = Texts(lang)
     rule = Rule(ws.settings.disclosure_threshold)
-    result = analyse(ws, theories, offices=offices, periods=periods, lang=lang, refuters=refuters)
+    if analysis is None:
+        result = analyse(
+            ws, theories, offices=offices, periods=periods, lang=lang, refuters=refuters
+        )
+    else:
+        if analysis.language != lang:
+            raise InputError(
+                f"the saved analysis is in '{analysis.language}' and its labels with it",
+                hint=f"render it with --lang {analysis.language}, or run "
+                f"'cmo analyse --lang {lang} --format json' again",
+            )
+        result = analysis
+        offices = result.settings.get("offices", [])
+        periods = result.settings.get("periods", [])
+    digest = hashlib.sha256(
+        json.dumps(result.to_dict(), sort_keys=True, ensure_ascii=False).encode("utf-8")
+    ).hexdigest()
     validation = validate(workspace=ws.root)
     chosen = [th for th in validation.theories if th.id in result.provenance["theories"]]
     # office-level figures describe offices, not people: shown whatever their n
@@ -117,6 +142,7 @@ def build_report(
         "version": __version__,
         "summary": _summary(result, t),
         "facts": _facts(result, t, rule),
+        "analysis_sha256": digest,
         # CSS strings: the name is stripped of quotes, backslashes and angle brackets
         "css_header": Markup(_css_string(f"{t('title')} — {ws.settings.name}")),
         "css_page": Markup(t("page_css")),
@@ -136,6 +162,7 @@ def build_report(
         seconds=time.perf_counter() - started,
         analysis=result,
         sections=sections,
+        analysis_sha256=digest,
     )
 
 

@@ -91,6 +91,13 @@ def forest(
         pad = max(hi - lo, 0.2) * 0.05
         ticks = nice_ticks(lo - pad, hi + pad)
         labels = [t.signed(v, _decimals(ticks)) for v in ticks]
+    if len(ticks) < 2:  # nothing to show (every row too small): a neutral axis
+        ticks = [math.log(v) for v in (0.8, 1.0, 1.25)] if ratio else [-0.5, 0.0, 0.5]
+        labels = (
+            ["0,8" if t.lang == "fi" else "0.8", "1", "1,25" if t.lang == "fi" else "1.25"]
+            if ratio
+            else [t.signed(v, 1) for v in ticks]
+        )
     lo, hi = min(ticks), max(ticks)
     plot_h = sum(heights)
     height = top + plot_h + 58
