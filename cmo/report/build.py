@@ -131,6 +131,13 @@ def build_report(
     office_level = {
         i.id for f in validation.indicator_files for i in f.indicators if i.level.value == "office"
     }
+    # indicators whose values are proportions (range 0–1): shown as percentages
+    proportions = {
+        i.id
+        for f in validation.indicator_files
+        for i in f.indicators
+        if i.range is not None and i.range.min == 0 and i.range.max == 1
+    }
     with open_store(ws.store_path, read_only=True) as store:
         quality = quality_section(store, result, rule, t, validation, offices, periods)
     context = {
@@ -149,7 +156,7 @@ def build_report(
         "matrix": _matrix(result, t, rule),
         "theories": [_theory(validation, th, t, lang, result) for th in chosen],
         "chains": [_chain(c, t, rule, result.office_names) for c in result.chains],
-        "scorecard": _scorecard(result, chosen, t, rule, lang, office_level),
+        "scorecard": _scorecard(result, chosen, t, rule, lang, office_level, proportions),
         "quality": quality,
         "methods": _methods(result, t),
         "rameses": _rameses(t),
@@ -485,6 +492,7 @@ def _scorecard(
     rule: Rule,
     lang: str,
     office_level: set[str],
+    proportions: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> dict[str, Any]:
     offices = sorted({c.office for cr in result.criteria for c in cr.cells} - {"all"})
     by_id = {(c.theory, c.criterion): c for c in result.criteria}
@@ -502,25 +510,41 @@ def _scorecard(
                     if crit is None:
                         continue
                     rows.append(
-                        _criterion_row(crit, offices, t, rule, crit.indicator in office_level)
+                        _criterion_row(
+                            crit,
+                            offices,
+                            t,
+                            rule,
+                            crit.indicator in office_level,
+                            crit.indicator in proportions,
+                        )
                     )
                 factors.append({"label": csf.label.get(lang), "rows": rows})
         if factors:
             perspectives.append({"label": t(f"perspective_{perspective}"), "factors": factors})
-    return {"offices": offices, "perspectives": perspectives}
+    return {"offices": [result.office_names.get(o, o) for o in offices], "perspectives": perspectives}
 
 
 def _criterion_row(
-    crit: Any, offices: list[str], t: Texts, rule: Rule, office_level: bool
+    crit: Any,
+    offices: list[str],
+    t: Texts,
+    rule: Rule,
+    office_level: bool,
+    proportion: bool = False,
 ) -> dict[str, Any]:
     latest: dict[str, Any] = {}
     for cell in crit.cells:
         if cell.office not in latest or cell.period > latest[cell.office].period:
             latest[cell.office] = cell
-    share = crit.statistic == "share"
+    # one scale per column: shares (and indicators that are proportions) as percentages;
+    # other values with the decimals their size needs — the target formatted like them
+    share = crit.statistic == "share" or (proportion and crit.statistic == "mean")
 
     def fmt(v: float | None) -> str:
-        return t.percent(v) if share else t.number(v)
+        if share:
+            return t.percent(v)
+        return t.number(v, 1 if v is not None and abs(v) >= 10 else 2)
 
     # The pooled estimate minus the shown offices would reveal a hidden office: when any
     # office's estimate is hidden, the pooled one is hidden too.
