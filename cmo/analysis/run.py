@@ -51,6 +51,35 @@ def analyse(
     refuters: str = "quick",
 ) -> AnalysisResult:
     """Test every chain of the chosen theories (default: all) on the workspace's store."""
+    import numpy  # noqa: F401  (loaded first, so that its BLAS can be limited)
+    from threadpoolctl import threadpool_limits
+
+    # The products here are tall and thin (n × p with p ≈ 15): threads buy nothing and, on a
+    # busy machine, oversubscribed BLAS threads made the 1M-row benchmark twice as slow.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _analyse(
+            ws,
+            theories,
+            offices=offices,
+            periods=periods,
+            lang=lang,
+            min_cases=min_cases,
+            covariance=covariance,
+            refuters=refuters,
+        )
+
+
+def _analyse(
+    ws: Workspace,
+    theories: Sequence[str],
+    *,
+    offices: Sequence[str],
+    periods: Sequence[str],
+    lang: str,
+    min_cases: int | None,
+    covariance: str | None,
+    refuters: str,
+) -> AnalysisResult:
     result = validate(workspace=ws.root)
     if result.errors:
         raise WorkspaceError(

@@ -522,7 +522,10 @@ def _scorecard(
                 factors.append({"label": csf.label.get(lang), "rows": rows})
         if factors:
             perspectives.append({"label": t(f"perspective_{perspective}"), "factors": factors})
-    return {"offices": [result.office_names.get(o, o) for o in offices], "perspectives": perspectives}
+    return {
+        "offices": [result.office_names.get(o, o) for o in offices],
+        "perspectives": perspectives,
+    }
 
 
 def _criterion_row(
