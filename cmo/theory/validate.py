@@ -194,6 +194,11 @@ def validate(
     """
     given = [Path(p) for p in paths]
     for p in given:
+        if p.is_symlink() and not p.exists():
+            raise InputError(
+                f"{p}: a symbolic link that leads in a circle or to nothing",
+                hint="point the link at a real file or folder, or remove it",
+            )
         if not p.exists():
             raise InputError(
                 f"{p}: no such file or folder",
@@ -255,16 +260,16 @@ def _kind_hint(path: Path, ws: Workspace | None) -> FileKind | None:
     """Files in the workspace's indicator or theory folder are of that kind."""
     if ws is None:
         return None
-    here = path.resolve()
-    if ws.indicators_dir.resolve() in here.parents:
+    here = Path(_real(path))
+    if Path(_real(ws.indicators_dir)) in here.parents:
         return "indicators"
-    if ws.theories_dir.resolve() in here.parents:
+    if Path(_real(ws.theories_dir)) in here.parents:
         return "theory"
     return None
 
 
 def _yaml_files(path: Path) -> list[Path]:
-    if path.is_file():
+    if not path.is_dir():  # a file, or something that is not one (refused when read: Y004)
         return [] if path.name == SETTINGS_FILE else [path]
     found = []
     for dirpath, dirnames, filenames in os.walk(path):
@@ -279,11 +284,16 @@ def _unique(paths: Iterable[Path]) -> list[Path]:
     seen: set[Path] = set()
     out = []
     for p in paths:
-        key = p.resolve()
+        key = Path(_real(p))
         if key not in seen:
             seen.add(key)
             out.append(p)
     return out
+
+
+def _real(path: Path) -> str:
+    """The path with symbolic links followed as far as they lead (a loop does not raise)."""
+    return os.path.realpath(path)
 
 
 def _display(path: Path) -> str:
