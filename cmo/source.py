@@ -51,10 +51,8 @@ _LOADER: type[Any] = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 _QUOTED = frozenset(("'", '"', "|", ">"))
-# What YAML allows in a file (PyYAML's reader uses the same set).
-_NOT_PRINTABLE = re.compile(
-    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
-)
+# What YAML does not allow in a file (PyYAML's reader's own pattern, compiled once).
+_NOT_PRINTABLE: re.Pattern[str] = yaml.reader.Reader.NON_PRINTABLE
 
 # YAML 1.1's implicit resolvers without its booleans (yes/no/on/off/y/n), plus YAML 1.2's.
 _RESOLVERS: dict[str, list[tuple[str, re.Pattern[str]]]] = {
