@@ -19,6 +19,7 @@ from typing import Any
 from cmo import __version__
 from cmo.errors import InputError
 from cmo.findings import Finding, Severity
+from cmo.results import Tabular
 from cmo.theory.checks import run_checks
 from cmo.theory.load import FileKind, LoadedFile, load_file
 from cmo.theory.models import IndicatorFile, ProgrammeTheory
@@ -63,8 +64,13 @@ class ChainSummary:
 
 
 @dataclass
-class ValidationResult:
-    """Every finding of a validation run, and what was checked."""
+class ValidationResult(Tabular):
+    """Every finding of a validation run, and what was checked.
+
+    As a table (``to_frame()``, and the view in a notebook) it is one row per finding.
+    """
+
+    columns = ("file", "line", "column", "code", "severity", "title", "message", "path")
 
     files: list[LoadedFile]
     findings: list[Finding]
@@ -162,6 +168,18 @@ class ValidationResult:
             "warnings": len(self.warnings),
             "errors_in_other_files": self.other_errors,
         }
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per finding: file, line, column, code, severity, title, message, path."""
+        return [f.to_dict() for f in self.findings]
+
+    def caption(self) -> str:
+        c = self.counts()
+        mark = "✔" if self.ok else "✖"
+        return (
+            f"{mark} {c['files']} files: {c['theories']} theories, {c['indicators']} indicators, "
+            f"{c['chains']} chains — {c['errors']} errors, {c['warnings']} warnings"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
