@@ -66,7 +66,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from cmo.errors import CmoError
     from cmo.findings import Finding
     from cmo.report import Report, build_report
-    from cmo.theory import ValidationResult, validate
+    from cmo.theory.validate import ValidationResult, validate
     from cmo.workspace import Workspace, find_workspace, init_workspace, load_workspace
 
 
