@@ -66,8 +66,8 @@ cmo {version}.
 | `programme_theories/` | the programme theories, one YAML file each (`docs/theory-language.md`) |
 | `indicators/` | the indicators and measurement points (`docs/theory-reference.md`) |
 | `schemas/` | JSON Schemas of these files, for editors (VS Code YAML, check-jsonschema) |
-| `docs/` | the documentation of cmo {version}: finding codes (`findings.md`), collecting, |
-| | analysis, the report, the Python API (`api.md`) |
+| `docs/` | the documentation of cmo {version}: finding codes (`docs/findings.md`), |
+| | collecting, analysis, the report, the Python API (`docs/api.md`) |
 | `.cmo/` | local state, never committed: the store and the pseudonymisation key (mode 0600) |
 
 ```sh
