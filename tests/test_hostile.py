@@ -203,3 +203,32 @@ def test_a_duplicate_theory_id_across_files_fails_either_file(workspace: Path) -
         assert proc.returncode == 1
         (f,) = findings(proc)
         assert f["code"] == "D001" and "outreach" in str(f["message"])
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("name: x\nlanguages: !!python/object/apply:os.system [fi]\n", "Y005"),
+        (
+            'name: x\na0: &a0 ["lol"]\n'
+            + "".join(
+                f"a{k}: &a{k} [" + ", ".join([f"*a{k - 1}"] * 10) + "]\n" for k in range(1, 10)
+            ),
+            "Y006",
+        ),
+        (None, "larger than 32 MB"),
+    ],
+)
+def test_a_hostile_settings_file_is_one_clear_message(
+    workspace: Path, content: str | None, words: str
+) -> None:
+    settings = workspace / "cmo.yaml"
+    if content is None:
+        with settings.open("wb") as fh:
+            fh.truncate(MAX_FILE_BYTES + 1)
+    else:
+        settings.write_text(content, encoding="utf-8")
+    proc, _ = run_cmo("validate", cwd=workspace, seconds=20)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("cmo: error:") and "Traceback" not in proc.stderr
+    assert words in proc.stderr
