@@ -116,7 +116,7 @@ def main() -> None:
         b = big_file(args.big)
         print(
             f"big theory file     {b['bytes'] / 1e6:.1f} MB: {b['seconds']:.1f} s, "
-            f"peak memory {b['peak_mb']:.0f} MB ({b['peak_mb'] * 1e6 / 1024**2 / b['bytes']:.0f}× "
+            f"peak memory {b['peak_mb']:.0f} MB ({b['peak_mb'] * 1024 * 1024 / b['bytes']:.0f}× "
             "the file)"
         )
 
