@@ -128,9 +128,18 @@ class SourceDocument:
     data: Any
     findings: list[Finding] = field(default_factory=list)
     _where: _Where | int | None = None
+    #: The text, kept until positions are first asked for (then parsed again, with them).
+    _text: str | None = None
 
     def position(self, loc: Loc, *, key: bool = False) -> Position:
-        """Position of the value at ``loc`` (or of its key), else of the nearest ancestor."""
+        """Position of the value at ``loc`` (or of its key), else of the nearest ancestor.
+
+        Positions are only needed for findings, so a file is first read without them; the first
+        question reads it again, keeping them (a clean 10 MB file never pays for them).
+        """
+        if self._where is None and self._text is not None:
+            self._where = parse_yaml(self._text, self.file, positions=True)._where
+            self._text = None
         here = self._where
         if here is None:
             return Position(1, 1)
@@ -285,9 +294,11 @@ class _Stop(Exception):
     """Reading cannot go on; the finding is already recorded."""
 
 
-def parse_yaml(text: str, file: str) -> SourceDocument:
+def parse_yaml(text: str, file: str, *, positions: bool = False) -> SourceDocument:
     """Parse YAML text. Problems become findings (``data`` is None when the file cannot be
-    read at all): Y001 syntax, Y003 empty, Y005 tags, Y006 aliases, Y007 unreadable values."""
+    read at all): Y001 syntax, Y003 empty, Y005 tags, Y006 aliases, Y007 unreadable values.
+    Positions of values are kept with ``positions=True``; otherwise they are worked out when
+    :meth:`SourceDocument.position` is first called."""
     doc = SourceDocument(file=file, data=None)
     bad = _NOT_PRINTABLE.search(text)
     if bad is not None:
@@ -306,9 +317,11 @@ def parse_yaml(text: str, file: str) -> SourceDocument:
         )
         return doc
     loader = _LOADER(text)
-    builder = _Builder(doc)
+    builder = _Builder(doc, keep=positions)
     try:
         builder.run(loader)
+        if not positions:
+            doc._text = text
     except _Stop:
         doc.data = None
         doc._where = None
@@ -351,7 +364,7 @@ class _Open:
         self.size = 1  # values in it, as expanded by aliases
         self.key: Any = _NO_KEY  # a mapping's key waiting for its value
         self.key_at = 0
-        self.merges: list[tuple[dict[Any, Any], _Where, int]] | None = None
+        self.merges: list[tuple[dict[Any, Any], _Where | None, int]] | None = None
 
 
 _NO_KEY = object()
@@ -361,8 +374,10 @@ _SKIP = object()  # a key that could not be used: drop its value
 class _Builder:
     """Builds values from parser events, with positions, anchors and limits."""
 
-    def __init__(self, doc: SourceDocument) -> None:
+    def __init__(self, doc: SourceDocument, *, keep: bool) -> None:
         self.doc = doc
+        #: Keep every value's position (else only keys', while their mapping is open).
+        self.keep = keep
         self.stack: list[_Open] = []
         #: anchor → (value, positions, expanded size)
         self.anchors: dict[str, tuple[Any, _Where | int, int]] = {}
@@ -390,6 +405,7 @@ class _Builder:
         resolvers = _RESOLVERS
         quoted = _QUOTED
         no_key, skip, merge_key = _NO_KEY, _SKIP, _MERGE_KEY
+        keep = self.keep
         while True:
             ev = get()
             if ev.__class__ is scalar_cls:
@@ -412,7 +428,8 @@ class _Builder:
                     into = top.value
                     if into.__class__ is list:
                         into.append(text)
-                        top.where.items.append(at)
+                        if keep:
+                            top.where.items.append(at)
                         top.size += 1
                         continue
                     key = top.key
@@ -469,12 +486,14 @@ class _Builder:
         value is an alias's, whose positions are another place's too."""
         if not self.stack:
             self.doc.data = value
-            self.doc._where = where
+            self.doc._where = where if self.keep else None
             return
         top = self.stack[-1]
         top.size += size
         if isinstance(top.value, list):
             top.value.append(value)
+            if not self.keep:
+                return
             if shared and isinstance(where, _Where) and where.key_at >= 0:
                 where = where.under_key(-1)
             top.where.items.append(where & _LOW if isinstance(where, int) else where)
@@ -489,11 +508,13 @@ class _Builder:
             self.take_merge(top, value, where, mark)
             return
         top.value[key] = value
-        if isinstance(where, _Where) and not shared:
+        if not self.keep:  # only the key's position, for a duplicate later in this mapping
+            top.where.items[key] = (top.key_at + 1) << 64 | _value_at(where)
+        elif isinstance(where, _Where) and not shared:
             where.key_at = top.key_at
+            top.where.items[key] = where
         else:
-            where = _with_key(where, top.key_at)
-        top.where.items[key] = where
+            top.where.items[key] = _with_key(where, top.key_at)
 
     def take_key(self, top: _Open, key: Any, where: _Where | int, mark: Any) -> None:
         if isinstance(where, _Where):
@@ -525,16 +546,15 @@ class _Builder:
 
     def take_merge(self, top: _Open, value: Any, where: _Where | int, mark: Any) -> None:
         """``<<: *base`` or ``<<: [*a, *b]``: keys of the named mappings, kept for the end."""
-        sources: list[tuple[Any, _Where | int]]
+        sources: list[tuple[Any, _Where | int | None]]
         if isinstance(value, dict):
             sources = [(value, where)]
         elif isinstance(value, list) and isinstance(where, _Where):
-            sources = list(zip(value, where.items, strict=True))
+            wheres = where.items if self.keep else [None] * len(value)
+            sources = list(zip(value, wheres, strict=True))
         else:
             sources = []
-        if not sources or any(
-            not isinstance(v, dict) or not isinstance(w, _Where) for v, w in sources
-        ):
+        if not sources or any(not isinstance(v, dict) for v, _ in sources):
             self.finding(
                 "Y001",
                 "YAML syntax error: '<<' (merge) needs a mapping or a list of mappings",
@@ -545,9 +565,8 @@ class _Builder:
         if top.merges is None:
             top.merges = []
         for v, w in sources:
-            assert isinstance(w, _Where)
             self.count(len(v), mark, top.loc)
-            top.merges.append((v, w, len(v)))
+            top.merges.append((v, w if isinstance(w, _Where) else None, len(v)))
 
     # -- events ------------------------------------------------------------------------------
 
@@ -611,7 +630,8 @@ class _Builder:
                 for k, v in source.items():
                     if k not in merged and k not in value:
                         merged[k] = v
-                        items[k] = where.items[k]
+                        if where is not None:
+                            items[k] = where.items[k]
             merged.update(value)
             items.update(top.where.items)
             value = top.value = merged
