@@ -117,6 +117,33 @@ def test_time_is_linear_in_the_file_size(workspace: Path) -> None:
     assert took < 90
 
 
+def _peak_rss(cwd: Path) -> tuple[int, str]:
+    """Peak resident memory (bytes) of `cmo validate --format json` in ``cwd``, and its output."""
+    with subprocess.Popen(
+        [*CMO, "validate", "--format", "json"],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_cap(1024),
+    ) as proc:
+        assert proc.stdout is not None
+        out = proc.stdout.read().decode()
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0, out[-2000:]
+    return usage.ru_maxrss * 1024, out
+
+
+def test_memory_is_a_bounded_multiple_of_the_file(workspace: Path) -> None:
+    """What a big file adds to the peak memory (its data, the models built from it) stays
+    within 25 times its size (measured: 22 times, for 4 MB and for 10 MB alike)."""
+    base, _ = _peak_rss(workspace)
+    path = hostile.big_theory(workspace / "programme_theories", 4)
+    peak, out = _peak_rss(workspace)
+    assert json.loads(out)["summary"]["errors"] == 0
+    assert peak - base <= 25 * path.stat().st_size, (peak - base) / path.stat().st_size
+
+
 def test_a_link_to_dev_zero_is_refused_not_read(workspace: Path) -> None:
     path = workspace / "programme_theories" / "zero.yaml"
     path.symlink_to("/dev/zero")
