@@ -50,3 +50,57 @@ def test_startup_benchmark_meets_its_goal() -> None:
 
     figures = startup(runs=7)
     assert min(figures["overhead_fastest"], figures["overhead_cpu_median"]) <= GOAL, figures
+
+
+def test_the_fast_path_imports_no_cli_toolkit() -> None:
+    """`cmo validate` (the console script's path) loads neither typer nor rich nor pydantic's
+    settings machinery beyond what validation needs."""
+    code = (
+        "import sys\n"
+        "sys.argv = ['cmo', 'validate']\n"
+        "from cmo.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        "print('LOADED=' + ','.join(m for m in ('typer', 'rich', 'click', *"
+        f"{HEAVY!r}) if m in sys.modules), 'EXIT=' + str(code), file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last == "LOADED= EXIT=0", proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate"],
+        ["validate", "tests/fixtures/broken/chain_cycle"],
+        ["validate", "--strict", "tests/fixtures/broken/outcome_without_criterion"],
+        ["validate", "-f", "json", "tests/fixtures/broken/unresolved_mechanism"],
+        ["validate", "--format=json", "--strict", "programme_theories"],
+        ["validate", "tests/fixtures/no_such_folder"],
+    ],
+)
+def test_the_fast_path_says_exactly_what_the_full_command_says(args, cmo) -> None:  # type: ignore[no-untyped-def]
+    """Same standard output, standard error and exit code as the typer command."""
+    fast = subprocess.run(
+        [sys.executable, "-m", "cmo", *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    full = cmo(*args, cwd=ROOT)
+    assert (fast.returncode, fast.stdout) == (full.exit_code, full.stdout)
+    assert fast.stderr.strip() == full.stderr.strip()
+
+
+def test_other_forms_go_to_the_full_command() -> None:
+    from cmo.cli.fast import fast_validate
+
+    for argv in (
+        ["validate", "--help"],
+        ["--debug", "validate"],
+        ["validate", "--strct"],
+        ["analyse"],
+    ):
+        assert fast_validate(argv) is None

@@ -52,26 +52,11 @@ def validate(
     if fmt is Format.json:
         print_json(result.to_dict())
     else:
+        from cmo.cli.validate_text import validation_lines
+
         out = console()
-        for f in result.findings:
-            style = "red" if f.severity.value == "error" else "yellow"
-            out.print(f.format(), style=style, markup=False)
-        c = result.counts()
-        what = (
-            f"{_n(c['files'], 'file')}: {_n(c['theories'], 'theory', 'theories')}, "
-            f"{_n(c['indicators'], 'indicator')}, {_n(c['chains'], 'chain')}"
-        )
-        errs = _n(c["errors"], "error")
-        warns = _n(c["warnings"], "warning")
-        if result.other_errors:
-            out.print(
-                f"note: other files of the workspace have {_n(result.other_errors, 'error')} "
-                "(run 'cmo validate' to see them)",
-                style="yellow",
-                markup=False,
-            )
-        mark, style = ("✔", "green") if result.ok else ("✖", "red")
-        out.print(f"{mark} {what} — {errs}, {warns}", style=style, markup=False)
+        for text, colour in validation_lines(result):
+            out.print(text, style=colour, markup=False)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)
 
 
