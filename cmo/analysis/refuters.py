@@ -113,7 +113,7 @@ def leave_one_office_out(
     weakest: tuple[float, int, float] | None = None
     # a linear model leaves an office out from per-office sufficient statistics (no refit)
     stats = None
-    if data.family == "gaussian" and rules.covariance in ("CR2", "classical"):
+    if data.family == "gaussian" and rules.covariance == "CR2":
         from cmo.analysis.models import OfficeStats, _design
 
         stats = OfficeStats(y, _design(x, covs), office)
