@@ -171,6 +171,12 @@ def test_chain(
         intervention_label=plan.intervention.label.get(lang) if plan.intervention else None,
         direction=plan.chain.direction.value,
         family=family,
+        mechanism_label=plan.mechanism.label.get(lang),
+        measure_label=(
+            plan.outcome.label.get(lang)  # a change: "change in …"
+            if plan.outcome.change is not None
+            else indicators[plan.outcome.indicator].label.get(lang)
+        ),
     )
     treat = None
     if plan.intervention is not None:

@@ -292,6 +292,11 @@ class ChainResult:
     by_office: list[ContextTest] = field(default_factory=list)
     summary: str = TOO_LITTLE_DATA
     warnings: list[DesignWarning] = field(default_factory=list)
+    #: The labels of the mechanism and of the outcome's indicator (its measure), in the run's
+    #: language: a declared direction reads "the more M, the lower <measure>", never a double
+    #: negative such as "less of fewer overlaps".
+    mechanism_label: str = ""
+    measure_label: str = ""
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ChainResult:
@@ -310,6 +315,8 @@ class ChainResult:
             by_office=[ContextTest.from_dict(t) for t in d["by_office"]],
             summary=d["summary"],
             warnings=[DesignWarning(**w) for w in d["warnings"]],
+            mechanism_label=d.get("mechanism_label", ""),
+            measure_label=d.get("measure_label", ""),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -325,6 +332,8 @@ class ChainResult:
             "family": self.family,
             "summary": self.summary,
             "summary_text": SUMMARIES.get(self.summary, ""),
+            "mechanism_label": self.mechanism_label,
+            "measure_label": self.measure_label,
             "tests": [t.to_dict() for t in self.tests],
             "interactions": [i.to_dict() for i in self.interactions],
             "by_office": [t.to_dict() for t in self.by_office],

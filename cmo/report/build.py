@@ -463,7 +463,16 @@ def _chain(chain: Any, t: Texts, rule: Rule, names: dict[str, str]) -> dict[str,
     return {
         "id": f"{chain.theory}-{chain.chain}",
         "label": chain.label,
-        "direction": t("declared_direction", direction=t(f"direction_{chain.direction}")),
+        "direction": t(
+            "declared_direction",
+            direction=t(
+                f"direction_{chain.direction}",
+                mechanism=chain.mechanism_label.lower(),
+                measure=f"“{chain.measure_label}”"
+                if t.lang == "en"
+                else f"”{chain.measure_label}”",
+            ),
+        ),
         "forest_contexts": forest(
             rows(chain.tests), t("forest_contexts"), t("forest_desc"), t, scale
         ),
