@@ -253,13 +253,15 @@ def _store_workspace(tmp_path, rows: str, workers: str = ""):
 def test_change_pairs_the_latest_values_at_each_point(tmp_path) -> None:
     """Baseline 3 and follow-up 4 in 2026H1, then follow-up 2 in 2026H2: the latest change is
     2 − 3 = −1, counted in 2026H2 (not max(4, 2) − 3 = +1)."""
-    ws = _store_workspace(
-        tmp_path, "A;T1;2026H1;alku;3;4\nA;T1;2026H1;seuranta;4;4\nA;T1;2026H2;seuranta;2;4\n"
+    rows = "".join(  # five clients alike: a cell of fewer than k = 5 gets no estimate
+        f"{c};T1;2026H1;alku;3;4\n{c};T1;2026H1;seuranta;4;4\n{c};T1;2026H2;seuranta;2;4\n"
+        for c in "ABCDE"
     )
+    ws = _store_workspace(tmp_path, rows)
     result = analyse(ws, ["lapland_framework"])
     crit = next(c for c in result.criteria if c.criterion == "life_situation_improves")
     cells = {(c.office, c.period): c for c in crit.cells}
-    assert cells[("kemi", "2026H2")].estimate == -1.0
+    assert cells[("kemi", "2026H2")].estimate == -1.0 and cells[("kemi", "2026H2")].n == 5
     assert ("kemi", "2026H1") not in cells
 
 
@@ -428,3 +430,31 @@ def test_swedish_is_refused_by_analyse_as_by_report(cmo, examples_collected) -> 
         run = cmo(*command, "--lang", "sv", cwd=ws.root)
         assert run.exit_code == 2
         assert "Finnish or English" in run.stderr
+
+
+def test_no_estimate_or_verdict_from_fewer_than_k_cases(examples_collected, tmp_path) -> None:
+    """The disclosure threshold k holds in the analysis itself, so in its JSON and CSV too:
+    min_cases below k is refused, and a criterion cell of fewer than k people has no estimate
+    and no trend."""
+    from cmo.errors import InputError
+
+    from .collect_helpers import make_workspace, write
+
+    ws, _ = examples_collected
+    with pytest.raises(InputError, match="below the disclosure threshold"):
+        analyse(ws, ["outreach"], min_cases=4)
+    from cmo.collect import collect
+
+    small = make_workspace(tmp_path / "ws", offices=("kemi",))
+    header = "Asiakasnumero;Työntekijä;Jakso;Mittauskerta;Osallisuus\n"
+    rows = "".join(
+        f"C{i};T1;{p};seuranta;{1 + (i + j) % 5}\n"
+        for j, p in enumerate(("2026H1", "2026H2"))
+        for i in range(3)
+    )
+    collect(small, "kemi", [write(tmp_path / "few.csv", header + rows)])
+    result = analyse(small, ["lapland_framework"])
+    crit = next(c for c in result.criteria if c.criterion == "participation_reached")
+    for cell in crit.cells:
+        assert cell.n == 3 and cell.estimate is None and cell.ci_low is None
+    assert set(crit.trends.values()) == {"one period"}

@@ -46,7 +46,11 @@ def criterion(
     periods: list[str],
     lang: str,
     all_offices: str = "population",
+    k: int = 0,
 ) -> CriterionResult:
+    """A criterion per office and period and over all offices. Cells of fewer than ``k``
+    people (the disclosure threshold) get no estimate: a trend or a share is never computed
+    from them."""
     ind = indicators[crit.indicator]
     stats = _criterion_stats(store, crit, ind, points, offices, periods)
     exact = ind.level is Level.OFFICE
@@ -55,11 +59,11 @@ def criterion(
     per_period: dict[str, list[tuple[int, float, float]]] = {}
     for office, period, n, s1, s2 in stats:
         per_period.setdefault(period, []).append((n, s1, s2))
-        cell = _cell(crit, office, period, int(n), float(s1), float(s2), exact=exact)
+        cell = _cell(crit, office, period, int(n), float(s1), float(s2), exact=exact, k=k)
         cells.append(cell)
         by_office.setdefault(office, []).append(cell)
     for period, strata in sorted(per_period.items()):
-        cell = _all_cell(crit, period, strata, all_offices, exact=exact)
+        cell = _all_cell(crit, period, strata, all_offices, exact=exact, k=k)
         cells.append(cell)
         by_office.setdefault("all", []).append(cell)
     trends = {office: _trend(cs) for office, cs in sorted(by_office.items())}
@@ -83,12 +87,15 @@ def _all_cell(
     all_offices: str,
     *,
     exact: bool,
+    k: int = 0,
 ) -> CriterionCell:
     """The all-offices cell of one period, for the chosen estimand."""
     N = sum(n for n, _, _ in strata)
     G = len(strata)
     if N == 0:
         return CriterionCell("all", period, 0, None, None, None, "no data")
+    if N < k and not exact:
+        return CriterionCell("all", period, N, None, None, None, "uncertain")
     estimate = sum(s1 for _, s1, _ in strata) / N
     if all_offices == "sample":
         if G < 2:
@@ -222,9 +229,13 @@ def _cell(
     s2: float,
     *,
     exact: bool = False,
+    k: int = 0,
 ) -> CriterionCell:
     if n == 0:
         return CriterionCell(office, period, 0, None, None, None, "no data")
+    if n < k and not exact:
+        # fewer than k people (clients or workers): no estimate, no claim — in every output
+        return CriterionCell(office, period, n, None, None, None, "uncertain")
     estimate = s1 / n
     if crit.statistic is Statistic.SHARE:
         low, high = wilson(round(s1), n)

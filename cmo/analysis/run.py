@@ -94,6 +94,13 @@ def _analyse(
     if refuters not in LEVELS:
         raise InputError(f"unknown refuters '{refuters}' (choose {', '.join(LEVELS)})")
     minimum = min_cases or settings.min_cases
+    if minimum < settings.disclosure_threshold:
+        raise InputError(
+            f"min_cases {minimum} is below the disclosure threshold "
+            f"({settings.disclosure_threshold}): no verdict may rest on fewer cases than a "
+            "report may show",
+            hint=f"use at least {settings.disclosure_threshold} (disclosure_threshold in cmo.yaml)",
+        )
     rules = Rules(
         min_cases=minimum,
         min_offices=getattr(settings, "min_offices", 3),
@@ -123,6 +130,7 @@ def _analyse(
                 list(periods),
                 lang,
                 all_offices,
+                settings.disclosure_threshold,
             )
             for th in chosen
             for crit in th.criteria

@@ -561,12 +561,12 @@ def _criterion_row(
     # The pooled estimate minus the shown offices would reveal a hidden office: when any
     # office's estimate is hidden, the pooled one is hidden too.
     any_hidden = not office_level and any(
-        c.estimate is not None and not rule.enough(c.n) for o, c in latest.items() if o != "all"
+        c.n > 0 and not rule.enough(c.n) for o, c in latest.items() if o != "all"
     )
     cells = []
     for office in [*offices, "all"]:
         cell = latest.get(office)
-        if cell is None or cell.estimate is None:
+        if cell is None or (cell.estimate is None and (cell.n == 0 or office_level)):
             cells.append(
                 {"text": "–", "status": _status("no data", t), "title": "", "interval": ""}
             )
