@@ -94,7 +94,7 @@ def _all_cell(
     G = len(strata)
     if N == 0:
         return CriterionCell("all", period, 0, None, None, None, "no data")
-    if N < k and not exact:
+    if k > N and not exact:
         return CriterionCell("all", period, N, None, None, None, "uncertain")
     estimate = sum(s1 for _, s1, _ in strata) / N
     if all_offices == "sample":
