@@ -256,8 +256,8 @@ def test_small_counts_are_shown_as_less_than_k(small_report) -> None:
     inari = next(row for row in batches if row[0] == "inari")
     assert inari[3:] == ["<5", "·", "·"]  # 4 rows in: all hidden
     kemi = next(row for row in batches if row[0] == "kemi")
-    # 2 quarantined: hidden, and so is accepted (it would be 62 − quarantined)
-    assert kemi[3:] == ["62", "·", "·"]
+    # 2 quarantined: <5, and accepted is hidden (it would be 62 − quarantined)
+    assert kemi[3:] == ["62", "·", "<5"]
 
 
 def test_quarantine_table_has_secondary_suppression(small_report) -> None:

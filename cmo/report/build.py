@@ -12,11 +12,14 @@ from markupsafe import Markup
 
 from cmo import __version__
 from cmo.analysis import AnalysisResult, analyse
+from cmo.report.audit import DisclosureError, Model
 from cmo.report.charts import ForestRow, forest, reset_ids, theory_diagram
-from cmo.report.disclosure import Rule, suppress_table
+from cmo.report.counts import add_chains, add_filtered, add_quality, left_cell, n_cell
+from cmo.report.disclosure import Rule
 from cmo.report.i18n import Texts, catalogue
+from cmo.report.quality import missingness, quality_counts, quality_section
 from cmo.store import open_store
-from cmo.store.sql import ident, scope
+from cmo.store.sql import scope
 from cmo.theory import validate
 from cmo.theory.graph import theory_graph
 from cmo.workspace import Workspace
@@ -69,6 +72,7 @@ class Report:
     seconds: float
     analysis: AnalysisResult
     sections: list[str] = field(default_factory=list)
+    disclosure: dict[str, Any] = field(default_factory=dict)
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,6 +85,7 @@ class Report:
             "seconds": round(self.seconds, 3),
             "sections": self.sections,
             "verdicts": self.analysis.verdict_counts(),
+            "disclosure": self.disclosure,
         }
 
 
@@ -103,8 +108,44 @@ def build_report(
     office_level = {
         i.id for f in validation.indicator_files for i in f.indicators if i.level.value == "office"
     }
+    indicators = {i.id: i for f in validation.indicator_files for i in f.indicators}
     with open_store(ws.store_path, read_only=True) as store:
-        quality = _quality(store, result, rule, t, validation, offices, periods)
+        counts = quality_counts(store, offices, periods)
+        missing = missingness(store, indicators, rule, t, offices, periods)
+        filtered_cases = _cases(store, offices, periods) if offices or periods else 0
+        all_cases = _cases(store, (), ()) if offices or periods else 0
+    audit_started = time.perf_counter()
+    model = _count_model(result, counts, rule)
+    if offices or periods:
+        outside = all_cases - filtered_cases
+        if rule.small(outside):
+            raise DisclosureError(
+                f"the filter leaves out {outside} case(s), fewer than k = {rule.k}: set against "
+                "the unfiltered report, it would show them",
+                hint="choose a filter that leaves out no cases or at least k of them",
+            )
+        full_result = analyse(ws, theories, lang=lang)
+        with open_store(ws.store_path, read_only=True) as store:
+            full = _count_model(full_result, quality_counts(store, (), ()), rule)
+        full.protect_all()
+        add_filtered(model, full, [n for n in model.cells if n.startswith(("n|", "left|"))])
+    try:
+        hidden = model.protect_all()
+    except DisclosureError as exc:
+        raise DisclosureError(
+            exc.message,
+            hint="the report is not written; with --office/--period, try a wider filter",
+        ) from None
+    model.audit()
+    disclosure = {
+        "k": rule.k,
+        "cells": sum(1 for c in model.cells.values() if c.state != "latent" and not c.fixed),
+        "small": sum(1 for c in model.cells.values() if c.state == "small" and not c.fixed),
+        "hidden": len(hidden),
+        "relations": len(model.relations),
+        "audit_seconds": round(time.perf_counter() - audit_started, 3),
+    }
+    quality = quality_section(model, counts, t, missing)
     context = {
         "t": t,
         "lang": lang,
@@ -112,14 +153,15 @@ def build_report(
         "k": rule.k,
         "rule": rule,
         "version": __version__,
-        "summary": _summary(result, t),
-        "matrix": _matrix(result, t, rule),
+        "summary": _summary(result, t, rule),
+        "matrix": _matrix(result, t, rule, model),
         "theories": [_theory(validation, th, t, lang) for th in chosen],
-        "chains": [_chain(c, t, rule) for c in result.chains],
+        "chains": [_chain(c, t, rule, model) for c in result.chains],
         "scorecard": _scorecard(result, chosen, t, rule, lang, office_level),
         "quality": quality,
         "methods": _methods(result, t),
         "rameses": _rameses(t),
+        "disclosure": disclosure,
     }
     html = _render(context)
     sections = ["summary", "matrix", "theories", "chains", "scorecard", "quality", "methods"]
@@ -129,7 +171,24 @@ def build_report(
         seconds=time.perf_counter() - started,
         analysis=result,
         sections=sections,
+        disclosure=disclosure,
     )
+
+
+def _count_model(result: AnalysisResult, counts: Any, rule: Rule) -> Model:
+    """Every count the report publishes, with the relations between them (see counts.py)."""
+    model = Model(rule.k)
+    add_chains(model, result)
+    add_quality(model, counts)
+    return model
+
+
+def _cases(store: Any, offices: Sequence[str], periods: Sequence[str]) -> int:
+    conditions, params = scope(offices, periods)
+    sql = "SELECT count(DISTINCT case_key) FROM case_observations WHERE " + " AND ".join(
+        ["1=1", *conditions]
+    )
+    return int(store.con.execute(sql, params).fetchone()[0])
 
 
 def _render(context: dict[str, Any]) -> str:
@@ -191,17 +250,18 @@ def _status(status: str, t: Texts) -> dict[str, str]:
     return {"word": t(key), "mark": mark, "css": css}
 
 
-def _count(n: int, rule: Rule, t: Texts) -> str:
-    return rule.label() if rule.small(n) else t.integer(n)
-
-
-def _summary(result: AnalysisResult, t: Texts) -> dict[str, Any]:
-    counts = result.verdict_counts()
+def _summary(result: AnalysisResult, t: Texts, rule: Rule) -> dict[str, Any]:
+    # no verdict from fewer than k cases: such tests count as "too little data"
+    counts = dict.fromkeys(VERDICT_KEYS, 0)
+    for c in result.chains:
+        for tt in c.tests:
+            verdict = tt.verdict if rule.enough(tt.n) else "insufficient data"
+            counts[verdict] = counts.get(verdict, 0) + 1
     held = [
         (c.label, tt.label if tt.context not in ("elsewhere", "everywhere") else t(tt.context))
         for c in result.chains
         for tt in c.tests
-        if tt.verdict == "held"
+        if tt.verdict == "held" and rule.enough(tt.n)
     ]
     return {
         "lead": t(
@@ -220,11 +280,13 @@ def _context_label(test: Any, t: Texts) -> str:
     return t(test.context) if test.context in ("elsewhere", "everywhere") else test.label
 
 
-def _matrix(result: AnalysisResult, t: Texts, rule: Rule) -> list[dict[str, Any]]:
+def _matrix(result: AnalysisResult, t: Texts, rule: Rule, model: Model) -> list[dict[str, Any]]:
     rows = []
     for chain in result.chains:
         for i, test in enumerate(chain.tests):
             show = test.effect is not None and rule.enough(test.n)
+            # no verdict from fewer than k cases, whatever min_cases says
+            verdict = test.verdict if rule.enough(test.n) else "insufficient data"
             rows.append(
                 {
                     "chain": chain.label,
@@ -232,9 +294,9 @@ def _matrix(result: AnalysisResult, t: Texts, rule: Rule) -> list[dict[str, Any]
                     "first": i == 0,
                     "span": len(chain.tests),
                     "context": _context_label(test, t),
-                    "verdict": _verdict(test.verdict, t),
+                    "verdict": _verdict(verdict, t),
                     "effect": _effect_text(test.effect, t) if show else "",
-                    "n": _count(test.n, rule, t),
+                    "n": model.text(n_cell(chain, test.context), t.integer),
                 }
             )
     return rows
@@ -261,7 +323,7 @@ def _theory(validation: Any, theory: Any, t: Texts, lang: str) -> dict[str, Any]
     }
 
 
-def _chain(chain: Any, t: Texts, rule: Rule) -> dict[str, Any]:
+def _chain(chain: Any, t: Texts, rule: Rule, model: Model) -> dict[str, Any]:
     def rows(tests: list[Any], with_n: bool = True) -> list[ForestRow]:
         """Forest rows. By office, no n is shown: offices' n would add up to the context's
         n, so a hidden office's n could be worked out."""
@@ -271,11 +333,15 @@ def _chain(chain: Any, t: Texts, rule: Rule) -> dict[str, Any]:
             if test.effect is None or not rule.enough(test.n):
                 note = t(VERDICT_KEYS["insufficient data"][0])
                 if with_n:
-                    note += f" (n {_count(test.n, rule, t)})"
+                    note += f" (n {model.text(n_cell(chain, test.context), t.integer)})"
                 out.append(ForestRow(label, None, None, None, test.verdict, note=note))
             else:
                 est, low, high = test.effect.per_sd
-                shown = f"{label} (n {_count(test.n, rule, t)})" if with_n else label
+                shown = (
+                    f"{label} (n {model.text(n_cell(chain, test.context), t.integer)})"
+                    if with_n
+                    else label
+                )
                 out.append(ForestRow(shown, est, low, high, test.verdict))
         return out
 
@@ -287,9 +353,10 @@ def _chain(chain: Any, t: Texts, rule: Rule) -> dict[str, Any]:
             "notes": _phrases("; ".join(x.effect.notes), t),
         }
         for x in chain.tests
-        if x.effect is not None
+        if x.effect is not None and rule.enough(x.n)
     ]
     labels = {x.context: _context_label(x, t) for x in chain.tests}
+    inside = {x.context: x.n for x in chain.tests}
     interactions = [
         t(
             "interaction_row",
@@ -297,7 +364,10 @@ def _chain(chain: Any, t: Texts, rule: Rule) -> dict[str, Any]:
             effect=_effect_text(i.effect, t),
         )
         for i in chain.interactions
+        # k cases inside the context and k outside it, whatever min_cases says
         if i.effect is not None
+        and rule.enough(inside.get(i.context, 0))
+        and rule.enough(i.n - inside.get(i.context, 0))
     ]
     mediation = []
     for test in chain.tests:
@@ -313,7 +383,7 @@ def _chain(chain: Any, t: Texts, rule: Rule) -> dict[str, Any]:
                     f"{t.signed(ind['ci_high'])}]",
                 )
             )
-    excluded = sum(sum(x.excluded.values()) for x in chain.tests)
+    excluded = model.cells[left_cell(chain)].value
     return {
         "id": f"{chain.theory}-{chain.chain}",
         "label": chain.label,
@@ -326,7 +396,7 @@ def _chain(chain: Any, t: Texts, rule: Rule) -> dict[str, Any]:
         "interactions": interactions,
         "mediation": mediation,
         "log_scale": chain.family != "gaussian",
-        "excluded": _count(excluded, rule, t) if excluded else "",
+        "excluded": model.text(left_cell(chain), t.integer) if excluded else "",
     }
 
 
@@ -411,145 +481,20 @@ def _criterion_row(
         for k, v in crit.target.items()
         if v is not None
     )
-    trend = crit.trends.get("all", "one period")
-    trend_key = {"up": "trend_up", "down": "trend_down", "no clear change": "trend_flat"}.get(
-        trend, "trend_one"
+    # a trend only from estimates that are shown: every period's pooled estimate from k cases,
+    # and the latest one not hidden for an office's sake
+    pooled = [c for c in crit.cells if c.office == "all" and c.estimate is not None]
+    trusted = office_level or (
+        not any_hidden and all(rule.enough(c.n) for c in pooled) and bool(pooled)
     )
+    trend = crit.trends.get("all", "one period") if trusted else "hidden"
+    trend_key = {
+        "up": "trend_up",
+        "down": "trend_down",
+        "no clear change": "trend_flat",
+        "hidden": "trend_hidden",
+    }.get(trend, "trend_one")
     return {"label": crit.label, "target": target, "cells": cells, "trend": t(trend_key)}
-
-
-def _quality(
-    store: Any,
-    result: AnalysisResult,
-    rule: Rule,
-    t: Texts,
-    validation: Any,
-    offices: Sequence[str],
-    periods: Sequence[str],
-) -> dict[str, Any]:
-    """Batches, quarantine by reason and office, missingness — with disclosure control that
-    also holds across the tables (a hidden count must not be a difference of shown ones)."""
-    indicators = {i.id: i for f in validation.indicator_files for i in f.indicators}
-    batches = [
-        b
-        for b in store.batches()
-        if (not offices or b.office in offices) and (not periods or b.period in periods)
-    ]
-    batch_rows = []
-    guarded: set[str] = set()  # offices with a hidden batch count
-    for b in batches:
-        small = [rule.small(v) for v in (b.rows_in, b.rows_accepted, b.rows_quarantined)]
-        if small[0]:
-            shown = [rule.label(), "·", "·"]
-        elif small[1] or small[2]:
-            # rows in = accepted + quarantined: hiding one part means hiding the other too
-            shown = [t.integer(b.rows_in), "·", "·"]
-        else:
-            shown = [
-                t.integer(b.rows_in),
-                t.integer(b.rows_accepted),
-                t.integer(b.rows_quarantined),
-            ]
-        if any(small):
-            guarded.add(b.office)
-        batch_rows.append(
-            {
-                "office": b.office,
-                "period": b.period,
-                "level": b.level,
-                "rows_in": shown[0],
-                "accepted": shown[1],
-                "quarantined": shown[2],
-            }
-        )
-    reasons: dict[str, dict[str, int]] = {}
-    office_names = sorted({b.office for b in batches})
-    for b in batches:
-        for reason, _column, count in store.quarantine_reasons(b.batch_id):
-            reasons.setdefault(reason, {}).setdefault(b.office, 0)
-            reasons[reason][b.office] += count
-    names = sorted(reasons)
-    cells = [[reasons[r].get(o, 0) for o in office_names] for r in names]
-    hidden = suppress_table(cells, rule) if cells else None
-    # An office with a hidden batch count: its whole column is hidden, and no totals are
-    # shown, so that nothing can be worked out against the batch table.
-    columns_hidden = {j for j, o in enumerate(office_names) if o in guarded}
-    totals = not columns_hidden
-    table = []
-    for i, reason in enumerate(names):
-        row = []
-        for j, _office in enumerate(office_names):
-            v = cells[i][j]
-            if (j in columns_hidden and v) or (hidden and hidden.cells[i][j] and not rule.small(v)):
-                row.append("·")
-            else:
-                row.append(_count(v, rule, t))
-        total = sum(cells[i])
-        shown_total = (
-            "·"
-            if (hidden and hidden.row_totals[i] and not rule.small(total))
-            else _count(total, rule, t)
-        )
-        table.append({"reason": reason, "cells": row, "total": shown_total})
-    col_totals = []
-    for j in range(len(office_names)):
-        total = sum(cells[i][j] for i in range(len(names)))
-        col_totals.append(
-            "·"
-            if hidden and hidden.col_totals[j] and not rule.small(total)
-            else _count(total, rule, t)
-        )
-    grand = sum(sum(r) for r in cells)
-    missing = _missingness(store, indicators, rule, t, offices, periods)
-    return {
-        "batches": batch_rows,
-        "offices": office_names,
-        "reasons": table,
-        "reason_totals": col_totals,
-        "totals": totals,
-        "grand_total": "·"
-        if hidden and hidden.grand_total and not rule.small(grand)
-        else _count(grand, rule, t),
-        "missing": missing,
-    }
-
-
-def _missingness(
-    store: Any,
-    indicators: dict[str, Any],
-    rule: Rule,
-    t: Texts,
-    offices: Sequence[str],
-    periods: Sequence[str],
-) -> list[dict[str, str]]:
-    """The share of case rows missing each indicator (shares only: a count of rows could be
-    set against the batch table)."""
-    cols = store.columns("case_observations")
-    present = [i for i in sorted(indicators) if i in cols]
-    if not present:
-        return []
-    conditions, params = scope(offices, periods)
-    where = ["1=1", *conditions]
-    sql = (
-        "SELECT count(*), "
-        + ", ".join(f"count({ident(i)})" for i in present)
-        + f" FROM case_observations WHERE {' AND '.join(where)}"
-    )
-    row = store.con.execute(sql, params).fetchone()
-    total = int(row[0])
-    if not rule.enough(total):
-        return []
-    out = []
-    for ind_id, filled in zip(present, row[1:], strict=True):
-        missing = (total - int(filled)) / total
-        out.append(
-            {
-                "indicator": indicators[ind_id].label.get(t.lang),
-                "id": ind_id,
-                "missing": t.percent(missing, 0),
-            }
-        )
-    return out
 
 
 def _methods(result: AnalysisResult, t: Texts) -> dict[str, Any]:
