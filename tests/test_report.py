@@ -12,7 +12,6 @@ import pytest
 import yaml
 
 from cmo.report import build_report
-from cmo.report.disclosure import Rule, suppress_table
 from cmo.report.i18n import catalogue
 from cmo.store import open_store
 from cmo.workspace import load_workspace
@@ -328,22 +327,6 @@ def test_no_n_by_office_and_no_small_interactions(small_report) -> None:
     for svg in re.findall(r"<svg.*?</svg>", html, flags=re.S):
         if "by office" in svg:
             assert "(n " not in svg
-
-
-def test_suppress_table_rules() -> None:
-    rule = Rule(5)
-    s = suppress_table([[10, 3, 20, 30], [15, 8, 9, 40], [50, 60, 70, 80]], rule)
-    # 3 is small; then 10 (its row), 15 and 8 (the columns of 10 and 3): two hidden per line
-    assert s.cells == [
-        [True, True, False, False],
-        [True, True, False, False],
-        [False, False, False, False],
-    ]
-    assert not any(s.row_totals) and not any(s.col_totals)
-    s = suppress_table([[3, 0], [0, 0]], rule)
-    assert s.cells[0][0] and s.row_totals[0] and s.col_totals[0]
-    s = suppress_table([[12, 30], [40, 50]], rule)
-    assert not any(any(r) for r in s.cells) and not any(s.row_totals) and not s.grand_total
 
 
 # ---- in a real browser -----------------------------------------------------------------------

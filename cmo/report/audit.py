@@ -19,8 +19,8 @@ feasible set — the integers the cell can take given everything published, foun
 linear programming (``scipy.optimize.milp``, minimise and maximise the cell) — must be
 
 - the whole of 1 … k−1 for a cell shown as ``<k`` (nothing beyond the label is learned);
-- at least k consecutive values (max − min ≥ k−1) for any other hidden or latent cell whose
-  true value is 1 … k−1.
+- for any other hidden or latent cell whose true value is 1 … k−1: the whole of 1 … k−1, or
+  at least k consecutive values (max − min ≥ k−1).
 
 Cells that describe the data rather than people (quarantined cells by reason) need no
 protection of their own, but are part of the relations, so they are hidden when they would
@@ -94,14 +94,14 @@ class Model:
         protect: bool = True,
         last_resort: bool = False,
     ) -> str:
-        """A count; published ones start as ``exact`` or, when 1 … k−1 and protected,
-        ``small``."""
+        """A count; published ones start as ``exact`` or, when 1 … k−1, ``small`` (also
+        cells that describe the data: "<k" says "a few" without pinning a count of people)."""
         if name in self.cells:
             raise ValueError(f"cell {name!r} twice")
         state: State
         if not published:
             state = "latent"
-        elif protect and 0 < value < self.k:
+        elif 0 < value < self.k:
             state = "small"
         else:
             state = "exact"
@@ -162,10 +162,11 @@ class Model:
             if not any(name in r.terms for r in self.relations):
                 continue  # no relation: the reader knows only what the label says
             low, high = self.interval(name)
-            if cell.state == "small":
-                ok = low <= 1 and high >= self.k - 1
-            else:
-                ok = high - low >= self.k - 1
+            # nothing beyond "<k": all of 1 … k−1 stays possible; a hidden cell may instead
+            # keep any k consecutive values
+            ok = low <= 1 and high >= self.k - 1
+            if cell.state != "small":
+                ok = ok or high - low >= self.k - 1
             if not ok:
                 out.append(Finding(name, cell.value, low, high))
         return out
@@ -199,8 +200,8 @@ class Model:
         """The published cell to hide next for a failing cell. Candidates are the cells in a
         relation with it — directly, or through unpublished cells: ordinary before
         ``last_resort``, then nearest first, exact before ``<k`` (a ``<k`` turned into ``·``
-        says less), smallest first. Of the first few, the first whose hiding protects the failing cell is
-        taken; otherwise the first."""
+        says less), smallest first. Of the first few, the first whose hiding protects the
+        failing cell is taken; otherwise the first."""
         distance = _distances(self, name)
         options = [
             self.cells[n]

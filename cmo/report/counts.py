@@ -4,8 +4,8 @@ suppression, audited, and then read by the sections for their texts.
 
 Cell names: ``n|theory|chain|context`` (cases in the matrix), ``left|theory|chain`` (the note
 "left out for missing values"), ``batch|id|in|acc|quar`` (the batch table), ``q|reason|office``,
-``qrow|reason``, ``qcol|office``, ``qall`` (the quarantine table). Latent: ``members|…`` (a
-context's members), ``miss|…``/``unknown|…`` (a test's cases left out)."""
+(the quarantine table). Latent: ``members|…`` (a context's members), ``miss|…``/``unknown|…``
+(a test's cases left out), ``qcol|office`` (an office's quarantined cells)."""
 
 from __future__ import annotations
 
@@ -107,7 +107,8 @@ def add_quality(model: Model, q: QualityCounts) -> None:
     as they are. Quarantined cells by reason describe the data: they need no protection of their
     own, but every quarantined row has at least one quarantined cell, so an office's quarantined
     cells are at least its quarantined rows (equal when each row had one bad value) — they are
-    hidden where they would reveal a row count."""
+    hidden where they would reveal a row count. The table has no totals: a total of cells shown
+    as "<k" would narrow each of them."""
     office_quar: dict[str, int] = {}
     people: dict[str, list[str]] = {}
     for b in q.batches:
@@ -125,13 +126,10 @@ def add_quality(model: Model, q: QualityCounts) -> None:
     for reason in q.reasons:
         for office in q.offices:
             model.count(f"q|{reason}|{office}", q.cells.get((reason, office), 0), protect=False)
-    for reason in q.reasons:
-        total = sum(q.cells.get((reason, o), 0) for o in q.offices)
-        model.count(f"qrow|{reason}", total, protect=False)
-        model.equal({**{f"q|{reason}|{o}": 1 for o in q.offices}, f"qrow|{reason}": -1})
     for office in q.offices:
         total = sum(q.cells.get((r, office), 0) for r in q.reasons)
-        model.count(f"qcol|{office}", total, protect=False)
+        # an office's quarantined cells: not shown (a total of small cells would narrow them)
+        model.count(f"qcol|{office}", total, published=False, protect=False)
         model.equal({**{f"q|{r}|{office}": 1 for r in q.reasons}, f"qcol|{office}": -1})
         rows = people.get(office, [])
         if rows:
@@ -140,9 +138,6 @@ def add_quality(model: Model, q: QualityCounts) -> None:
             low = float(office_quar.get(office, 0))
             high = low if total == rows_true else math.inf
             model.between(terms, low, high)
-    grand = sum(q.cells.values())
-    model.count("qall", grand, protect=False)
-    model.equal({**{f"qcol|{o}": 1 for o in q.offices}, "qall": -1})
 
 
 def add_filtered(model: Model, full: Model, names: Sequence[str]) -> None:

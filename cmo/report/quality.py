@@ -64,7 +64,7 @@ def quality_section(
         {
             "reason": reason,
             "cells": [text(f"q|{reason}|{o}") for o in q.offices],
-            "total": text(f"qrow|{reason}"),
+            "total": "",
         }
         for reason in q.reasons
     ]
@@ -72,9 +72,10 @@ def quality_section(
         "batches": batch_rows,
         "offices": q.offices,
         "reasons": table,
-        "reason_totals": [text(f"qcol|{o}") for o in q.offices] if q.reasons else [],
-        "totals": True,
-        "grand_total": text("qall") if q.reasons else "",
+        # no totals: a total of cells shown as "<k" would narrow each of them
+        "reason_totals": [],
+        "totals": False,
+        "grand_total": "",
         "missing": missing,
     }
 
