@@ -73,6 +73,7 @@ class Report:
     analysis: AnalysisResult
     sections: list[str] = field(default_factory=list)
     disclosure: dict[str, Any] = field(default_factory=dict)
+    verdicts: dict[str, int] = field(default_factory=dict)  # as the report shows them
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -84,7 +85,7 @@ class Report:
             "bytes": len(self.html.encode("utf-8")),
             "seconds": round(self.seconds, 3),
             "sections": self.sections,
-            "verdicts": self.analysis.verdict_counts(),
+            "verdicts": self.verdicts or self.analysis.verdict_counts(),
             "disclosure": self.disclosure,
         }
 
@@ -146,6 +147,7 @@ def build_report(
         "audit_seconds": round(time.perf_counter() - audit_started, 3),
     }
     quality = quality_section(model, counts, t, missing)
+    summary = _summary(result, t, rule)
     context = {
         "t": t,
         "lang": lang,
@@ -153,7 +155,7 @@ def build_report(
         "k": rule.k,
         "rule": rule,
         "version": __version__,
-        "summary": _summary(result, t, rule),
+        "summary": summary,
         "matrix": _matrix(result, t, rule, model),
         "theories": [_theory(validation, th, t, lang) for th in chosen],
         "chains": [_chain(c, t, rule, model) for c in result.chains],
@@ -172,6 +174,7 @@ def build_report(
         analysis=result,
         sections=sections,
         disclosure=disclosure,
+        verdicts=summary["counts"],
     )
 
 
@@ -273,6 +276,7 @@ def _summary(result: AnalysisResult, t: Texts, rule: Rule) -> dict[str, Any]:
             insufficient=counts["insufficient data"],
         ),
         "held": held,
+        "counts": counts,
     }
 
 
