@@ -491,3 +491,32 @@ def test_demo_report_passes_the_audit_with_an_informative_quality_section(exampl
     office_rows = [r for r in table(page, ["Office", "Period", "Level"])[1:] if r[2] == "office"]
     assert office_rows and all(re.fullmatch(r"[\d,]+", r[3]) for r in office_rows)
     assert report.disclosure["audit_seconds"] < 30
+
+
+# ---- trends ----------------------------------------------------------------------------------
+
+
+def test_no_trend_from_a_hidden_estimate() -> None:
+    """The issue's case: "down" shown from a 3-client pooled estimate."""
+    from cmo.analysis.run import CriterionCell, CriterionResult
+    from cmo.report.build import _criterion_row
+    from cmo.report.disclosure import Rule
+    from cmo.report.i18n import Texts
+
+    def crit(n_early: int, n_kemi: int) -> CriterionResult:
+        cells = [
+            CriterionCell("all", "2025H2", n_early, 0.8, 0.5, 0.95, "met"),
+            CriterionCell("all", "2026H1", 40, 0.5, 0.4, 0.6, "not met"),
+            CriterionCell("kemi", "2026H1", n_kemi, 0.5, 0.3, 0.7, "not met"),
+            CriterionCell("inari", "2026H1", 40 - n_kemi, 0.5, 0.4, 0.6, "not met"),
+        ]
+        return CriterionResult(
+            "t", "c", "Share", "trust", "share", {"at_least": 0.7}, cells, {"all": "down"}
+        )
+
+    t = Texts("en")
+    shown = _criterion_row(crit(30, 20), ["inari", "kemi"], t, Rule(K), False)
+    assert shown["trend"] == t("trend_down")
+    for early, kemi in ((3, 20), (30, 3)):  # a 3-client pooled estimate; a hidden office
+        row = _criterion_row(crit(early, kemi), ["inari", "kemi"], t, Rule(K), False)
+        assert row["trend"] == t("trend_hidden"), (early, kemi)
