@@ -520,3 +520,19 @@ def test_no_trend_from_a_hidden_estimate() -> None:
     for early, kemi in ((3, 20), (30, 3)):  # a 3-client pooled estimate; a hidden office
         row = _criterion_row(crit(early, kemi), ["inari", "kemi"], t, Rule(K), False)
         assert row["trend"] == t("trend_hidden"), (early, kemi)
+
+
+def test_a_filtered_count_is_hidden_when_the_unfiltered_one_would_give_a_small_part_back():
+    from cmo.report.counts import add_filtered
+
+    full = Model(K)
+    full.count("n|t|c|far", 20)
+    full.count("n|t|c|elsewhere", 50)
+    part = Model(K)
+    part.count("n|t|c|far", 17)  # 3 of the 20 are outside the filter
+    part.count("n|t|c|elsewhere", 30)  # 20 outside: fine
+    add_filtered(part, full, ["n|t|c|far", "n|t|c|elsewhere"])
+    assert [f.cell for f in part.failures()] == ["outside|n|t|c|far"]
+    assert part.protect_all() == ["n|t|c|far"]  # the filtered one: the full one is out already
+    assert part.text("n|t|c|far") == "·" and part.text("n|t|c|elsewhere") == "30"
+    assert part.cells["full|n|t|c|far"].state == "exact"

@@ -74,7 +74,8 @@ class Finding:
     high: float
 
     def __str__(self) -> str:
-        return f"{self.cell}: feasible [{self.low:g}, {self.high:g}] (true {self.value})"
+        # no true value: the message may end up in a log that is shared
+        return f"{self.cell} could be narrowed to [{self.low:g}, {self.high:g}]"
 
 
 @dataclass

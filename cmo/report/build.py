@@ -135,7 +135,12 @@ def build_report(
     except DisclosureError as exc:
         raise DisclosureError(
             exc.message,
-            hint="the report is not written; with --office/--period, try a wider filter",
+            hint="the report is not written; "
+            + (
+                "try a wider filter or none"
+                if offices or periods
+                else "this is a bug in cmo's suppression: please report it"
+            ),
         ) from None
     model.audit()
     disclosure = {
