@@ -259,23 +259,20 @@ def test_small_counts_are_shown_as_less_than_k(small_report) -> None:
     assert kemi[3:] == ["62", "·", "<5"]
 
 
-def test_quarantine_table_has_secondary_suppression(small_report) -> None:
+def test_quarantine_table_shows_a_few_bad_values_as_less_than_k_and_no_totals(
+    small_report,
+) -> None:
+    """Totals of cells shown as <k would narrow them; the audit (test_disclosure) proves the
+    rest against the batch table."""
     _, page = small_report
     table = page.tables["quarantine-table"]
     header, *body = table
+    assert "Total" not in header and all(row[0] != "Total" for row in body)
     for row in body:
         for cell in row[1:]:
             for n in _numbers(cell):
                 assert not 0 < n < 5
-    if header[-1] != "Total":  # no totals shown: nothing to work a hidden cell out from
-        return
-    hidden = [[c in ("<5", "·") for c in row[1:]] for row in body]
-    for row, flags in zip(body, hidden, strict=True):  # rows: never exactly one hidden cell
-        cells, total = flags[:-1], flags[-1]
-        assert not (sum(cells) == 1 and not total), row
-    for j in range(len(header) - 1):  # columns likewise
-        column = [flags[j] for flags in hidden]
-        assert not (sum(column[:-1]) == 1 and not column[-1]), j
+    assert any(cell == "<5" for row in body for cell in row[1:])
 
 
 def test_estimates_from_fewer_than_k_cases_are_not_shown(small_report) -> None:
