@@ -187,11 +187,32 @@ def collect(
     replace: bool = typer.Option(
         False, "--replace", help="Swap an existing batch of the same office and period."
     ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Check everything, store nothing."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Check everything (a collected file too), store nothing."
+    ),
+    encoding: str | None = typer.Option(
+        None,
+        "--encoding",
+        help="Encoding of CSV files: utf-8, windows-1252, iso-8859-15, iso-8859-1 "
+        "(default: the mapping file's, else detected).",
+    ),
+    date_format: list[str] | None = typer.Option(
+        None,
+        "--date-format",
+        help="Date format, e.g. %d.%m.%y for 4.2.26 (repeatable; default: the mapping "
+        "file's, else d.m.yyyy, ISO and Excel serials).",
+    ),
+    accept_quarantine: bool = typer.Option(
+        False,
+        "--accept-quarantine",
+        help="Store even when no row is accepted or one reason quarantines more than "
+        "quarantine_limit of a file's rows.",
+    ),
     fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
 ) -> None:
     """Collect an office's exports: map columns onto indicators, pseudonymise identifiers,
-    quarantine what does not fit, and store it all in one transaction."""
+    quarantine what does not fit, and store it all in one transaction. Exit 0 stored, 1
+    nothing stored because too much would be quarantined, 2 an input problem."""
     from cmo.cli.render import collect_progress, render_collect
     from cmo.collect import collect as run
 
@@ -207,12 +228,16 @@ def collect(
             mapping_file=mapping,
             replace=replace,
             dry_run=dry_run,
+            encoding=encoding,
+            date_formats=date_format or None,
+            accept_quarantine=accept_quarantine,
             progress=progress,
         )
     if fmt is Format.json:
         print_json(result.to_dict())
     else:
         render_collect(console(), result)
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)
 
 
 @user_errors
@@ -225,15 +250,18 @@ def batches(
     recounted from the store."""
     from cmo.cli.render import render_batches
     from cmo.store import open_store
+    from cmo.workspace.privacy import check_period
 
     ws = _workspace()
     with open_store(ws.store_path, read_only=True) as store:
-        rows = store.batches(office=office, period=period)
+        store.check_scope([office] if office else [], [period] if period else [])
+        rows = store.batches(office=office, period=check_period(period) if period else None)
         audits = {a.batch_id: a for a in store.audit()}
+        shared = store.shared_pseudonyms()
     if fmt is Format.json:
         print_json([{**b.to_dict(), "balanced": audits[b.batch_id].balanced} for b in rows])
     else:
-        render_batches(console(), rows, audits)
+        render_batches(console(), rows, audits, shared)
 
 
 @user_errors
@@ -275,6 +303,36 @@ def key_create() -> None:
         )
     write_key(path)
     console().print(f"Created {path} (mode 0600). Keep it secret and back it up.", markup=False)
+
+
+@key_app.command("show")
+@user_errors
+def key_show(
+    fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
+) -> None:
+    """Show the fingerprint of the key in use and of the key the store was made with (never
+    the key). Exit 1 if they differ."""
+    from cmo.store.keycheck import key_status
+
+    ws = _workspace()
+    status = key_status(ws)
+    if fmt is Format.json:
+        print_json(status.to_dict())
+    else:
+        out = console()
+        out.print(f"Key in use: {status.source}, fingerprint {status.fingerprint}", markup=False)
+        if status.store_fingerprint is None:
+            out.print("The store has no key recorded yet.", markup=False)
+        elif status.matches:
+            out.print("The store was made with this key.", markup=False)
+        else:
+            out.print(
+                f"✖ The store was made with another key (fingerprint "
+                f"{status.store_fingerprint}): collecting with this one is refused.",
+                style="red",
+                markup=False,
+            )
+    raise typer.Exit(EXIT_OK if status.matches is not False else EXIT_FINDINGS)
 
 
 class AnalyseFormat(StrEnum):

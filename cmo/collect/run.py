@@ -18,23 +18,26 @@ from typing import TYPE_CHECKING, Any
 from cmo import __version__
 from cmo.collect.mapping import ColumnPlan, OfficeMapping, load_mapping, plan_columns, point_labels
 from cmo.collect.normalise import (
-    HETU_PATTERN,
     REASONS,
     SQL_TYPES,
+    TOTALS_PATTERN,
     ValueSQL,
+    check_date_formats,
     date_sql,
     hetu_sql,
     point_sql,
     register_functions,
     value_sql,
 )
-from cmo.collect.readers import Source, duckdb_readable, open_source
+from cmo.collect.readers import Source, declared_encoding, duckdb_readable, open_source
 from cmo.errors import InputError, WorkspaceError
 from cmo.store import LEVEL_TABLES, Batch, Store, open_store
+from cmo.store.db import memory_store
 from cmo.store.sql import ident, sql_str
 from cmo.theory import validate
 from cmo.theory.models import Indicator, MeasurementPoint
 from cmo.workspace import PseudonymKey, Workspace, load_key
+from cmo.workspace.privacy import HETU_PATTERN, PERIOD_HELP, PERIOD_PATTERN, check_period
 
 if TYPE_CHECKING:
     import duckdb
@@ -96,6 +99,10 @@ class FileReport:
     mapped: dict[str, str] = field(default_factory=dict)
     dropped: list[tuple[str, str]] = field(default_factory=list)
     identity_codes_found: int = 0
+    #: case pseudonyms of this file already stored under another office (a count only)
+    shared_with_other_offices: int = 0
+    encoding_declared: bool = False
+    date_formats: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -115,6 +122,9 @@ class FileReport:
             "mapped_columns": self.mapped,
             "dropped_columns": [{"column": c, "why": w} for c, w in self.dropped],
             "identity_codes_found": self.identity_codes_found,
+            "shared_with_other_offices": self.shared_with_other_offices,
+            "encoding_declared": self.encoding_declared,
+            "date_formats": self.date_formats,
         }
 
 
@@ -126,6 +136,14 @@ class CollectResult:
     files: list[FileReport]
     dry_run: bool
     store: str
+    #: why nothing was stored although every file could be read (too much quarantined);
+    #: the command exits 1 (findings). Empty when the collect went through.
+    problems: list[str] = field(default_factory=list)
+    key_fingerprint: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
 
     @property
     def rows_in(self) -> int:
@@ -145,6 +163,9 @@ class CollectResult:
             "office": self.office,
             "dry_run": self.dry_run,
             "store": self.store,
+            "ok": self.ok,
+            "problems": self.problems,
+            "key_fingerprint": self.key_fingerprint,
             "rows_in": self.rows_in,
             "rows_accepted": self.rows_accepted,
             "rows_quarantined": self.rows_quarantined,
@@ -181,19 +202,30 @@ def collect(
     mapping_file: Path | None = None,
     replace: bool = False,
     dry_run: bool = False,
+    encoding: str | None = None,
+    date_formats: Sequence[str] | None = None,
+    accept_quarantine: bool = False,
     progress: Progress | None = None,
 ) -> CollectResult:
-    """Collect office exports into the workspace's store (one transaction for all files)."""
+    """Collect office exports into the workspace's store (one transaction for all files).
+
+    Nothing is stored — and the result's ``problems`` say why — when a file has no accepted
+    row or one reason quarantines more than ``quarantine_limit`` of its rows, unless
+    ``accept_quarantine``.
+    """
     if not files:
         raise InputError("no export files given", hint="cmo collect --office ID FILE...")
-    known = [o.id for o in ws.settings.offices]
-    if known and office not in known:
-        raise InputError(
-            f"unknown office '{office}'",
-            hint=f"offices in {ws.root / 'cmo.yaml'}: {', '.join(known)}",
-        )
+    office = check_office(ws, office)
+    if period is not None:
+        period = check_period(period)
     fw = _framework(ws)
     mapping = _office_mapping(ws, office, mapping_file)
+    codec = declared_encoding(encoding) if encoding else None
+    if codec is None and mapping is not None and mapping.encoding:
+        codec = declared_encoding(mapping.encoding, "the mapping file's 'encoding'")
+    formats = check_date_formats(list(date_formats), "--date-format") if date_formats else None
+    if formats is None and mapping is not None and mapping.date_formats:
+        formats = check_date_formats(mapping.date_formats, "the mapping file's 'date_format'")
     try:
         key = load_key(ws.key_path)
     except WorkspaceError:
@@ -201,20 +233,35 @@ def collect(
             raise
         key = PseudonymKey(secrets.token_bytes(32), "ephemeral key for --dry-run")
     sources = [
-        open_source(Path(p), sheet=sheet or (mapping.sheet if mapping else None)) for p in files
+        open_source(Path(p), sheet=sheet or (mapping.sheet if mapping else None), encoding=codec)
+        for p in files
     ]
     if dry_run:
-        import duckdb
-
-        store = Store(Path(":memory:"), duckdb.connect(":memory:"), read_only=False)
-        store.configure(ws.store_path.parent / "tmp", ws.settings.memory_limit)
-        store._ensure_schema()
+        store = memory_store(ws.store_path.parent / "tmp", ws.settings.memory_limit)
         existing = _existing_store(ws)
+        if existing is not None and not key.source.startswith("ephemeral"):
+            try:
+                existing.bind_key(key.fingerprint, key.source)
+            except BaseException:
+                existing.close()
+                raise
     else:
         store = open_store(ws.store_path, memory_limit=ws.settings.memory_limit)
         existing = None
+        try:
+            store.bind_key(key.fingerprint, key.source)
+        except BaseException:
+            store.close()
+            raise
+    result = CollectResult(
+        office=office,
+        files=[],
+        dry_run=dry_run,
+        store=str(ws.store_path),
+        key_fingerprint=None if key.source.startswith("ephemeral") else key.fingerprint,
+    )
     with store:
-        reports = _collect_all(
+        result.files = _collect_all(
             store,
             existing,
             ws,
@@ -226,9 +273,30 @@ def collect(
             period=period,
             replace=replace,
             dry_run=dry_run,
+            formats=formats,
+            limit=None if accept_quarantine else ws.settings.quarantine_limit,
+            problems=result.problems,
             progress=progress,
         )
-    return CollectResult(office=office, files=reports, dry_run=dry_run, store=str(ws.store_path))
+    return result
+
+
+def check_office(ws: Workspace, office: str) -> str:
+    """The office id, if it is one: listed in ``cmo.yaml`` (when offices are listed) and
+    shaped like an office id. The message never echoes what is not an office id."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", office):
+        raise InputError(
+            "--office: not an office id (lower-case letters, digits and _)",
+            hint=f"offices in {ws.root / 'cmo.yaml'}: "
+            f"{', '.join(o.id for o in ws.settings.offices) or 'none listed'}",
+        )
+    known = [o.id for o in ws.settings.offices]
+    if known and office not in known:
+        raise InputError(
+            f"unknown office '{office}'",
+            hint=f"offices in {ws.root / 'cmo.yaml'}: {', '.join(known)}",
+        )
+    return office
 
 
 def _existing_store(ws: Workspace) -> Store | None:
@@ -262,6 +330,9 @@ def _collect_all(
     period: str | None,
     replace: bool,
     dry_run: bool,
+    formats: tuple[str, ...] | None,
+    limit: float | None,
+    problems: list[str],
     progress: Progress | None,
 ) -> list[FileReport]:
     reports: list[FileReport] = []
@@ -269,29 +340,33 @@ def _collect_all(
     lookup = existing if existing is not None else store
     try:
         for source in sources:
-            done = _unchanged(lookup, office, source, period)
+            # A dry run always reads the file again: it previews what a changed mapping does.
+            done = None if dry_run else _unchanged(lookup, office, source, period)
             if done is not None and not replace:
                 reports.append(done)
                 continue
-            prep = _prepare(store, ws, source, fw, mapping, key, period, progress)
+            prep = _prepare(store, ws, source, fw, mapping, key, period, formats, progress)
             report = prep.report
             report.status = "dry_run" if dry_run else "stored"
             for b in report.batches:
                 old = lookup.find_batch(office, b.period, report.level)
                 if old is None:
                     continue
-                if not replace:
+                if not replace and not (dry_run and old.source_sha256 == source.sha256):
                     raise InputError(
-                        f"{source.path}: office '{office}' already has {report.level} data for "
+                        f"{source.label}: office '{office}' already has {report.level} data for "
                         f"period {b.period} (batch {old.batch_id}, from {old.source_name})",
                         hint="give --replace to swap the old batch for this file, or "
                         f"'cmo retract {old.batch_id}' first",
                     )
                 b.replaced_batch = old.batch_id
                 report.status = "dry_run" if dry_run else "replaced"
+            if report.level == "case" and lookup.path.exists():
+                report.shared_with_other_offices = _shared(store, lookup, office, prep)
+            problems += _loud_failures(store.con, prep, source, limit)
             reports.append(report)
             prepared.append((source, prep))
-        if dry_run:
+        if dry_run or problems:
             return reports
         if progress:
             progress("storing", None)
@@ -299,14 +374,119 @@ def _collect_all(
         # DuckDB write in parallel.
         store.con.execute("SET preserve_insertion_order = false")
         with store.transaction():
-            for _source, prep in prepared:
+            for source, prep in prepared:
                 _store_prepared(store, office, prep)
+                store.record_file(office, source.sha256, len(prep.report.batches))
             _fault_point("before-commit")
         store.con.execute("SET preserve_insertion_order = true")
     finally:
         if existing is not None:
             existing.close()
     return reports
+
+
+def _shared(store: Store, lookup: Store, office: str, prep: _Prepared) -> int:
+    """How many of the file's case pseudonyms are stored under another office (a count)."""
+    if lookup is store:
+        other = f"SELECT case_key FROM case_observations WHERE office <> {sql_str(office)}"
+    else:
+        # dry run: the real store is another connection; its keys are few enough to look up
+        keys = lookup.con.execute(
+            "SELECT DISTINCT case_key FROM case_observations WHERE office <> ?", [office]
+        ).fetchall()
+        if not keys:
+            return 0
+        store.con.execute("CREATE OR REPLACE TEMP TABLE cmo_other_keys (case_key VARCHAR)")
+        store.con.executemany("INSERT INTO cmo_other_keys VALUES (?)", keys)
+        other = "SELECT case_key FROM cmo_other_keys"
+    row = store.con.execute(
+        f"SELECT count(DISTINCT case_key) FROM {prep.table} WHERE NOT quarantined "
+        f"AND case_key IN ({other})"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+#: A reason must quarantine at least this many rows (and more than ``quarantine_limit`` of
+#: them) to stop the collect: in a file of five rows one typo is not a pattern.
+LOUD_MIN_ROWS = 10
+
+#: Why most values of a column may be quarantined, by reason: what to tell the user.
+_LIKELY = {
+    "invalid_date": "the dates are not in a format cmo reads: declare the date format in this "
+    "office's mapping file (date_format) or with --date-format",
+    "unknown_label": "the answers are words the indicator does not know: add them as synonyms "
+    "(values: in this office's mapping file), or check that the column is the right indicator",
+    "out_of_scale": "the numbers are outside the indicator's scale: check that the column is "
+    "the right indicator, or that the office uses the same scale",
+    "out_of_range": "the numbers are outside the indicator's range: check the column and unit",
+    "not_a_number": "the column holds text, not numbers: check that it is the right indicator",
+    "not_an_integer": "the counts have decimals: check that the column is the right indicator",
+    "missing_id": "the identifier column is empty: check that it is the right column",
+    "unknown_measurement_point": "the measurement points are words cmo does not know: map them "
+    "in this office's mapping file (values: measurement_point:)",
+    "invalid_period": "the period column does not hold periods (2026, 2026H1, 2026Q2, 2026-03)",
+    "missing_period": "the period column is empty: fill it in or give --period",
+    "personal_identity_code": "the column holds personal identity codes: remove them from the "
+    "export, or map the column as the client id if it is one",
+    "duplicate_row": "the same client and measurement point appear many times: check the "
+    "measurement point column and the period",
+    "totals_row": "many rows are totals rows: export the rows without totals",
+}
+
+
+def _loud_failures(
+    con: duckdb.DuckDBPyConnection, prep: _Prepared, source: Source, limit: float | None
+) -> list[str]:
+    """Why this file should not be stored as it is: no accepted row, or one reason in one
+    column quarantining more than ``limit`` of the rows. Empty when accepted (``limit`` None)."""
+    report = prep.report
+    if limit is None or report.rows_in == 0:
+        return []
+    out: list[str] = []
+    if report.rows_accepted == 0:
+        worst = report.reasons[0] if report.reasons else None
+        why = ""
+        if worst is not None:
+            why = f" (most often {worst.reason} in '{worst.column}': {_likely(con, prep, worst)})"
+        out.append(f"{source.label}: none of the {report.rows_in} rows was accepted{why}")
+        return out
+    for r in report.reasons:
+        share = r.count / report.rows_in
+        if share > limit and r.count >= LOUD_MIN_ROWS:
+            out.append(
+                f"{source.label}: {r.count} of {report.rows_in} rows ({share:.0%}) are "
+                f"quarantined as {r.reason} in '{r.column or 'the row'}' — "
+                f"{_likely(con, prep, r)}"
+            )
+    return out
+
+
+def _likely(con: duckdb.DuckDBPyConnection, prep: _Prepared, r: ReasonCount) -> str:
+    if r.reason == "invalid_date":
+        col = next(
+            (
+                c.replace("__reason", "__text")
+                for c, h, i in prep.reason_columns
+                if h == r.column and i == r.indicator
+            ),
+            None,
+        )
+        if col is not None:
+            try:
+                row = con.execute(
+                    f"SELECT count(*) FILTER (WHERE regexp_full_match({ident(col)}, "
+                    f"'[0-9]{{1,2}}\\.[0-9]{{1,2}}\\.[0-9]{{2}}')), count(*) FROM {prep.table} "
+                    f"WHERE {ident(col.replace('__text', '__reason'))} = 'invalid_date'"
+                ).fetchone()
+            except Exception:  # the column has no text (a dropped column): no guess
+                row = None
+            if row and row[1] and row[0] / row[1] > 0.5:
+                return (
+                    f"every date in '{r.column}' looks like d.m.yy: declare the date format "
+                    "'%d.%m.%y' in this office's mapping file (date_format) or with "
+                    "--date-format"
+                )
+    return _LIKELY.get(r.reason, "see the fix list")
 
 
 def _fault_point(name: str) -> None:
@@ -325,6 +505,9 @@ def _unchanged(store: Store, office: str, source: Source, period: str | None) ->
     ]
     if not batches:
         return None
+    made = store.file_batches(office, source.sha256)
+    if made is not None and period is None and made != len(batches):
+        return None  # some of its batches were retracted: collect it again
     report = FileReport(
         source=source.name,
         sha256=source.sha256,
@@ -373,14 +556,15 @@ def _prepare(
     mapping: OfficeMapping | None,
     key: PseudonymKey,
     period: str | None,
+    formats: tuple[str, ...] | None,
     progress: Progress | None,
 ) -> _Prepared:
     con = store.con
-    plan = plan_columns(source.headers, fw.indicators, mapping, str(source.path))
+    plan = plan_columns(source.headers, fw.indicators, mapping, source.label)
     level = plan.level(fw.indicators)
     if level is None:
         raise InputError(
-            f"{source.path}: no identifier column and no office-level indicator",
+            f"{source.label}: no identifier column and no office-level indicator",
             hint="name the client id column e.g. 'asiakasnumero' (or the worker id column "
             "'työntekijä'), or map it in the office's mapping file (docs/collect.md)",
         )
@@ -393,6 +577,8 @@ def _prepare(
         encoding=source.encoding,
         delimiter=source.delimiter_name,
         sheet=source.sheet,
+        encoding_declared=source.encoding_declared,
+        date_formats=list(formats or []),
     )
     for ind_id in list(plan.indicators):
         ind = fw.indicators[ind_id]
@@ -414,13 +600,13 @@ def _prepare(
                 )
     if "period" in plan.roles and period:
         raise InputError(
-            f"{source.path}: the file has a period column "
+            f"{source.label}: the file has a period column "
             f"('{source.headers[plan.roles['period']]}'), so --period is not needed",
             hint="leave out --period; each row's period comes from the file",
         )
     if "period" not in plan.roles and not period:
         raise InputError(
-            f"{source.path}: which period is this? The file has no period column",
+            f"{source.label}: which period is this? The file has no period column",
             hint="give --period (e.g. --period 2026H1), or add a 'jakso' column",
         )
     report.dropped = sorted(set(report.dropped) | set(plan.dropped))
@@ -433,7 +619,7 @@ def _prepare(
     with duckdb_readable(source, scratch) as (path, encoding):
         scan = _scan_sql(con, source, path, encoding, raw_cols)
         sql, prepared = _checked_sql(
-            table, level, plan, fw, mapping, period, scan, source, raw_cols
+            table, level, plan, fw, mapping, period, scan, source, raw_cols, formats
         )
         _set_key(con, key)
         register_functions(con)
@@ -447,7 +633,7 @@ def _prepare(
                 ]
                 _execute_all(con, sql, f"reading {source.name}", progress)
         except InputError as exc:
-            raise InputError(f"{source.path}: {exc.message}", hint=exc.hint) from None
+            raise InputError(f"{source.label}: {exc.message}", hint=exc.hint) from None
         finally:
             con.execute("RESET VARIABLE cmo_ipad")
             con.execute("RESET VARIABLE cmo_opad")
@@ -523,6 +709,7 @@ def _checked_sql(
     scan: str,
     source: Source,
     raw_cols: dict[int, str],
+    formats: tuple[str, ...] | None = None,
 ) -> tuple[list[str], _Prepared]:
     """The statements that build ``table``: one row per data row with pseudonymous keys, typed
     values, a reason column per checked cell, and ``quarantined``.
@@ -544,13 +731,30 @@ def _checked_sql(
     else:
         c.append(f"a.rowid + {source.header_row + 1} AS source_row")
     id_role = {"case": "client_id", "worker": "worker_id"}.get(level)
+    # A totals row ("Yhteensä", "Summa", "Total") is recognised by the label in its id column
+    # or its first column, before the id is hashed.
+    label_cols = {roles[id_role]} if id_role in roles else set()
+    if source.headers:
+        label_cols.add(0)
+    if label_cols:
+        test = " OR ".join(
+            f"regexp_full_match(lower(trim(coalesce({ident(raw_cols[i])}, ''))), "
+            f"'{TOTALS_PATTERN}')"
+            for i in sorted(label_cols)
+        )
+        a.append(f"({test}) AS is_total")
+        c.append("CASE WHEN a.is_total THEN 'totals_row' END AS total__reason")
+        reasons.append(("total__reason", source.headers[min(label_cols)], None))
     for role, out in (("client_id", "case_key"), ("worker_id", "worker_key")):
         if role in roles:
             text = f"NULLIF(trim({ident(raw_cols[roles[role]])}), '')"
             a.append(f"{_pseudonym_sql(text)} AS {out}")
             c.append(f"a.{out}")
             if role == id_role:
-                c.append(f"CASE WHEN a.{out} IS NULL THEN 'missing_id' END AS {out}__reason")
+                c.append(
+                    f"CASE WHEN a.{out} IS NULL AND NOT a.is_total THEN 'missing_id' END "
+                    f"AS {out}__reason"
+                )
                 reasons.append((f"{out}__reason", source.headers[roles[role]], None))
     if level == "case" and "worker_id" not in roles:
         c.append("NULL::VARCHAR AS worker_key")
@@ -575,7 +779,7 @@ def _checked_sql(
             "measured_on",
             ValueSQL(
                 text=f"NULLIF(trim({ident('md_r')}), '')",
-                parts={"md_d": date_sql(t)},
+                parts={"md_d": date_sql(t, formats)},
                 value=ident("md_d"),
                 reason=f"CASE WHEN {t} IS NOT NULL AND {ident('md_d')} IS NULL "
                 "THEN 'invalid_date' END",
@@ -591,7 +795,7 @@ def _checked_sql(
         source_col[prefix] = i
         specs[prefix] = (
             f"{prefix}_val",
-            value_sql(ident(f"{prefix}_r"), ind, prefix, extra.get(ind_id)),
+            value_sql(ident(f"{prefix}_r"), ind, prefix, extra.get(ind_id), formats),
             source.headers[i],
             ind_id,
         )
@@ -614,10 +818,17 @@ def _checked_sql(
         c.append(f"{d}.{t} AS {ident(prefix + '__text')}")
         reasons.append((f"{prefix}__reason", column, indicator))
     if "period" in roles:
+        # Only a period of the documented shape becomes a period; anything else (an identity
+        # code, a formula, markup) is quarantined and its text stored nowhere.
         i = roles["period"]
-        a.append(f"NULLIF(trim({ident(raw_cols[i])}), '') AS period")
-        c.append("a.period")
-        c.append("CASE WHEN a.period IS NULL THEN 'missing_period' END AS period__reason")
+        a.append(f"upper(NULLIF(trim({ident(raw_cols[i])}), '')) AS period_t")
+        ok = f"regexp_full_match(a.period_t, '{PERIOD_PATTERN}')"
+        c.append(f"CASE WHEN {ok} THEN a.period_t END AS period")
+        c.append(
+            "CASE WHEN a.period_t IS NULL THEN 'missing_period' "
+            f"WHEN regexp_matches(a.period_t, '{HETU_PATTERN}') THEN 'personal_identity_code' "
+            f"WHEN NOT {ok} THEN 'invalid_period' END AS period__reason"
+        )
         reasons.append(("period__reason", source.headers[i], None))
     else:
         c.append(f"{sql_str(period or '')} AS period")
@@ -634,6 +845,17 @@ def _checked_sql(
             reasons.append((f"{name}__reason", header, None))
     reason_list = [ident(r[0]) for r in reasons]
     first_reason = f"coalesce({', '.join(reason_list)})" if reason_list else "NULL::VARCHAR"
+    # A totals row is quarantined for that alone: its sums would add misleading reasons.
+    others = [r[0] for r in reasons if r[0] != "total__reason"]
+    replace_totals = ""
+    if "total__reason" in {r[0] for r in reasons} and others:
+        replace_totals = (
+            " REPLACE ("
+            + ", ".join(
+                f"CASE WHEN total__reason IS NULL THEN {ident(r)} END AS {ident(r)}" for r in others
+            )
+            + ")"
+        )
     keys = {"case": "case_key", "worker": "worker_key"}.get(level)
     same = ["c.period = f.period"]
     group = ["period"]
@@ -649,7 +871,8 @@ def _checked_sql(
         f"CREATE TEMP TABLE {table}_a AS SELECT {', '.join(a)} FROM {scan}",
         *dicts,
         f"CREATE TEMP TABLE {table}_c AS SELECT * , {first_reason} AS first__reason FROM "
-        f"(SELECT {', '.join(c)} FROM {table}_a a {' '.join(joins)})",
+        f"(SELECT *{replace_totals} FROM "
+        f"(SELECT {', '.join(c)} FROM {table}_a a {' '.join(joins)}))",
         f"DROP TABLE {table}_a",
         *(f"DROP TABLE {table}_d{prefix}" for prefix in specs),
         # Duplicates: the same key and measurement point again in a period (the first row of
@@ -761,8 +984,10 @@ def _summarise(con: duckdb.DuckDBPyConnection, prep: _Prepared, source: Source) 
     if orphan is not None:
         if not report.batches:
             raise InputError(
-                f"{source.path}: the period column is empty on every row",
-                hint="fill in the period, or give --period",
+                f"{source.label}: no row has a period (the period column is empty or holds "
+                "no valid period)",
+                hint=f"fill in the period ({PERIOD_HELP}), or leave the column out and give "
+                "--period",
             )
         first = report.batches[0]
         first.rows_in += int(orphan[1])
@@ -830,7 +1055,8 @@ def _store_prepared(store: Store, office: str, prep: _Prepared) -> None:
                 "INSERT INTO quarantine SELECT $batch, source_row, $header, $indicator, "
                 f"{ident(col)}, CASE WHEN {ident(col)} = 'personal_identity_code' OR "
                 f"regexp_matches(coalesce({text}, ''), '{HETU_PATTERN}') THEN NULL "
-                f"ELSE left({text}, 60) END, "
+                f"ELSE regexp_replace(left({text}, 60), '[\\x00-\\x1f\\x7f-\\x9f]', '?', 'g') "
+                "END, "
                 f"({ident(col)} = 'personal_identity_code' OR "
                 f"regexp_matches(coalesce({text}, ''), '{HETU_PATTERN}')) "
                 f"FROM {prep.table} WHERE {period_filter} AND {ident(col)} IS NOT NULL"
