@@ -617,6 +617,7 @@ def _prepare(
     raw_cols = {i: f"c{i}" for i in range(len(source.headers))}
     scratch = ws.store_path.parent / "tmp"
     with duckdb_readable(source, scratch) as (path, encoding):
+        _fault_point("readable")
         scan = _scan_sql(con, source, path, encoding, raw_cols)
         sql, prepared = _checked_sql(
             table, level, plan, fw, mapping, period, scan, source, raw_cols, formats
