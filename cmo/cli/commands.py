@@ -250,10 +250,11 @@ def batches(
     recounted from the store."""
     from cmo.cli.render import render_batches
     from cmo.store import open_store
+    from cmo.store.db import guarded
     from cmo.workspace.privacy import check_period
 
     ws = _workspace()
-    with open_store(ws.store_path, read_only=True) as store:
+    with open_store(ws.store_path, read_only=True) as store, guarded(ws.store_path):
         store.check_scope([office] if office else [], [period] if period else [])
         rows = store.batches(office=office, period=check_period(period) if period else None)
         audits = {a.batch_id: a for a in store.audit()}
@@ -269,9 +270,10 @@ def retract(batch: int = typer.Argument(..., help="The batch id (see 'cmo batche
     """Remove one batch and everything it stored."""
     from cmo.errors import InputError
     from cmo.store import open_store
+    from cmo.store.db import guarded
 
     ws = _workspace()
-    with open_store(ws.store_path, create=False) as store:
+    with open_store(ws.store_path, create=False) as store, guarded(ws.store_path):
         found = store.get_batch(batch)
         if found is None:
             raise InputError(f"no batch {batch}", hint="list batches with 'cmo batches'")

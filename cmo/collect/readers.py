@@ -28,7 +28,7 @@ _CP1252_ONLY = bytes(range(0x80, 0xA0))
 #: Limits (docs/collect.md, "Limits"): beyond them a file is refused with one sentence.
 MAX_COLUMNS = 1000
 #: The longest line of a CSV file (DuckDB's reader holds one line in memory at a time).
-MAX_LINE_BYTES = 8 << 20
+MAX_LINE_BYTES = 32 << 20
 #: Cells of a workbook sheet (a workbook is read into memory; export larger data as CSV).
 MAX_BOOK_CELLS = 3_000_000
 #: Uncompressed bytes of a workbook's parts (a zip bomb is refused before it is expanded).

@@ -29,10 +29,16 @@ from cmo.collect.normalise import (
     register_functions,
     value_sql,
 )
-from cmo.collect.readers import Source, declared_encoding, duckdb_readable, open_source
+from cmo.collect.readers import (
+    MAX_LINE_BYTES,
+    Source,
+    declared_encoding,
+    duckdb_readable,
+    open_source,
+)
 from cmo.errors import InputError, WorkspaceError
 from cmo.store import LEVEL_TABLES, Batch, Store, open_store
-from cmo.store.db import memory_store
+from cmo.store.db import guarded, memory_store, resource_error
 from cmo.store.sql import ident, sql_str
 from cmo.theory import validate
 from cmo.theory.models import Indicator, MeasurementPoint
@@ -260,7 +266,7 @@ def collect(
         store=str(ws.store_path),
         key_fingerprint=None if key.source.startswith("ephemeral") else key.fingerprint,
     )
-    with store:
+    with store, guarded(ws.store_path):
         result.files = _collect_all(
             store,
             existing,
@@ -352,7 +358,9 @@ def _collect_all(
                 old = lookup.find_batch(office, b.period, report.level)
                 if old is None:
                     continue
-                if not replace and not (dry_run and old.source_sha256 == source.sha256):
+                # the same file again (some of its batches were retracted, or a dry run):
+                # its remaining batches are swapped for themselves
+                if not replace and old.source_sha256 != source.sha256:
                     raise InputError(
                         f"{source.label}: office '{office}' already has {report.level} data for "
                         f"period {b.period} (batch {old.batch_id}, from {old.source_name})",
@@ -696,7 +704,8 @@ def _scan_sql(
     return (
         f"read_csv({sql_str(str(path))}, delim={delim}, header=false, "
         f"skip={source.header_row}, quote='\"', escape='\"', encoding={sql_str(encoding)}, "
-        f"null_padding=true, columns={{{columns}}}, auto_detect=false)"
+        f"null_padding=true, columns={{{columns}}}, auto_detect=false, "
+        f"max_line_size={MAX_LINE_BYTES})"
     )
 
 
@@ -957,11 +966,20 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str) -> None:
         if "parallel=false" in text:
             raise _NeedsSerialScan from None
         if not text.startswith("CSV Error") and "CSV" not in text.split("\n")[0]:
+            problem = resource_error(exc, Path("the workspace's .cmo folder"))
+            if problem is not None:
+                raise problem from None
             raise
         # The CSV reader names the line; the rest of its message may quote a row (and so an
         # identifier), so only the first line, without the quoted row, is shown.
         line = re.search(r"[Ll]ine:? (\d+)", text)
         where = f" near line {line.group(1)}" if line else ""
+        if "Maximum line size" in text:
+            raise InputError(
+                f"line{where.removeprefix(' near line')} is longer than the "
+                f"{MAX_LINE_BYTES >> 20} MB a line may have",
+                hint="a field that long is not case data: leave the column out of the export",
+            ) from None
         raise InputError(
             f"the export could not be read as CSV{where}",
             hint="check that every row has as many fields as the header and that quotes are closed",

@@ -194,6 +194,7 @@ def open_store(
             store._ensure_schema()
         else:
             store.con.execute("SELECT count(*) FROM meta").fetchall()
+        _check_size(store, path)
     except duckdb.Error:
         con.close()
         raise _damaged(path) from None
@@ -210,12 +211,72 @@ _CONNECT_CONFIG = {
 }
 
 
+def _check_size(store: Store, path: Path) -> None:
+    """A truncated store (a copy cut short, a disk that filled up) is caught at once, not in
+    the middle of an analysis: the file must hold every block the database says it has."""
+    import duckdb
+
+    row = store.con.execute("PRAGMA database_size").fetchone()
+    if row is None:
+        return
+    block_size, total_blocks = int(row[2]), int(row[3])
+    if path.stat().st_size < 3 * 4096 + block_size * total_blocks:
+        raise duckdb.IOException("truncated")
+
+
+@contextmanager
+def guarded(path: Path) -> Iterator[None]:
+    """Turn a DuckDB failure a user can cause (a damaged store, a full disk) into one clear
+    :class:`StoreError` sentence instead of an internal error."""
+    import duckdb
+
+    try:
+        yield
+    except duckdb.Error as exc:
+        problem = resource_error(exc, path)
+        text = str(exc).lower()
+        if any(w in text for w in ("could not read", "corrupt", "checksum", "invalid block")):
+            raise _damaged(path) from None
+        if problem is not None:
+            raise problem from None
+        raise
+
+
 def _damaged(path: Path) -> StoreError:
     return StoreError(
         f"{path}: this is not a cmo store, or the store is damaged",
         hint="restore the store from a backup, or move the file away and collect the exports "
         "again into a new store",
     )
+
+
+def resource_error(exc: BaseException, path: Path, *, always: bool = False) -> StoreError | None:
+    """A clear error for a DuckDB failure the user can fix — a full disk, too little memory,
+    an unwritable file — or None when ``exc`` is not one (``always``: any DuckDB error while
+    writing is reported so)."""
+    import duckdb
+
+    if not isinstance(exc, duckdb.Error):
+        return None
+    text = str(exc).lower()
+    if isinstance(exc, duckdb.OutOfMemoryException) or "out of memory" in text:
+        return StoreError(
+            f"{path}: nothing was stored: the work did not fit in the memory allowed "
+            "(memory_limit in cmo.yaml) nor in the free disk space for temporary files",
+            hint="free disk space in the workspace's .cmo folder, or raise memory_limit",
+        )
+    if "no space" in text or "disk is full" in text or "disk full" in text:
+        return StoreError(
+            f"{path}: nothing was stored: the disk is full",
+            hint="free some disk space (the store needs about twice the export's size while "
+            "writing), then run the command again",
+        )
+    if isinstance(exc, duckdb.IOException | duckdb.PermissionException) or always:
+        return StoreError(
+            f"{path}: nothing was stored: the database could not write",
+            hint="check that the disk is writable and has space, then run the command again",
+        )
+    return None
 
 
 def restrict(path: Path) -> None:
@@ -399,24 +460,19 @@ class Store:
         self.con.execute("BEGIN TRANSACTION")
         try:
             yield
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(duckdb.Error):
                 self.con.execute("ROLLBACK")
+            problem = resource_error(exc, self.path)
+            if problem is not None:
+                raise problem from None
             raise
         try:
             self.con.execute("COMMIT")
         except duckdb.Error as exc:
             with contextlib.suppress(duckdb.Error):
                 self.con.execute("ROLLBACK")
-            full = "space" in str(exc).lower() or "disk" in str(exc).lower()
-            why = "the disk is full" if full else "the database could not write"
-            raise StoreError(
-                f"{self.path}: nothing was stored: {why}",
-                hint="free some disk space (the store needs about twice the export's size "
-                "while writing), then run the command again"
-                if full
-                else "check that the disk is writable and has space, then run the command again",
-            ) from None
+            raise resource_error(exc, self.path, always=True) or exc from None
         if not self.read_only:
             restrict(self.path)
 

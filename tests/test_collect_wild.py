@@ -1,0 +1,358 @@
+"""Issue 11: `cmo collect` in the wild — every failure the issue lists, reproduced first."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+import zipfile
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from cmo.collect import collect
+from cmo.errors import InputError
+from cmo.store import StoreError, open_store
+
+from .collect_helpers import HEADER, make_workspace, store_rows, write
+
+
+@pytest.fixture
+def ws(tmp_path: Path):
+    return make_workspace(tmp_path / "ws")
+
+
+def _dated(n: int, date: str) -> str:
+    rows = "".join(f"D-{i};T1;2026H1;alku;4;{date}\n" for i in range(n))
+    return f"Asiakasnumero;Työntekijä;Jakso;Mittauskerta;Osallisuus;Arviointipäivä\n{rows}"
+
+
+# -- 1. declared formats -------------------------------------------------------------------
+
+
+def test_two_digit_years_fail_loudly_then_read_when_declared(cmo, ws, tmp_path: Path) -> None:
+    path = write(tmp_path / "d.csv", _dated(12, "4.2.26"))
+    run = cmo("collect", "--office", "kemi", str(path), cwd=ws.root)
+    assert run.exit_code == 1  # it used to say "stored" with none accepted, exit 0
+    assert "'Arviointipäivä'" in run.stdout and "d.m.yy" in run.stdout
+    assert "Nothing was stored" in run.stdout
+    assert not ws.store_path.exists() or store_rows(ws, "SELECT * FROM batches") == []
+
+    run = cmo("collect", "--office", "kemi", "--date-format", "%d.%m.%y", str(path), cwd=ws.root)
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert store_rows(ws, "SELECT DISTINCT measured_on FROM case_observations") == [
+        (dt.date(2026, 2, 4),)
+    ]
+
+
+def test_date_format_in_the_mapping_file_and_the_century_rule(ws, tmp_path: Path) -> None:
+    (ws.root / "mappings").mkdir(exist_ok=True)
+    (ws.root / "mappings" / "kemi.yaml").write_text("date_format: '%d.%m.%y'\n")
+    path = write(tmp_path / "d.csv", _dated(1, "4.2.26") + "E-1;T1;2026H1;alku;4;31.12.99\n")
+    (f,) = collect(ws, "kemi", [path]).files
+    assert f.date_formats == ["%d.%m.%y"]
+    assert sorted(store_rows(ws, "SELECT measured_on FROM case_observations")) == [
+        (dt.date(1999, 12, 31),),  # more than a year ahead as 2099: the century before
+        (dt.date(2026, 2, 4),),
+    ]
+
+
+def test_a_bad_date_format_is_refused(ws, tmp_path: Path) -> None:
+    path = write(tmp_path / "d.csv", _dated(1, "4.2.26"))
+    with pytest.raises(InputError, match="not a date format"):
+        collect(ws, "kemi", [path], date_formats=["%Q"])
+
+
+def test_declared_iso_8859_15(ws, tmp_path: Path) -> None:
+    text = "Asiakasnumero;Jakso;Kustannukset €\nK-1;2026H1;120,50\n"
+    path = write(tmp_path / "e.csv", text, encoding="iso8859-15")
+    (f,) = collect(ws, "kemi", [path], dry_run=True).files  # detected: Windows-1252, € is ¤
+    assert f.encoding == "cp1252" and "Kustannukset ¤" in [c for c, _ in f.dropped]
+    (f,) = collect(ws, "kemi", [path], encoding="iso-8859-15").files
+    assert (f.encoding, f.encoding_declared) == ("iso8859-15", True)
+    assert f.mapped["Kustannukset €"] == "service_costs"
+    assert store_rows(ws, "SELECT service_costs FROM case_observations") == [(120.5,)]
+
+
+def test_declared_utf8_that_is_not_is_refused_with_the_line(ws, tmp_path: Path) -> None:
+    path = tmp_path / "u.csv"
+    path.write_bytes(b"Asiakasnumero;Jakso;Osallisuus\nA;2026H1;4\nB;2026H1;h\xe4h\n")
+    with pytest.raises(InputError, match="line 3 is not UTF-8"):
+        collect(ws, "kemi", [path], encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("head", "tail", "message"),
+    [
+        ("utf-8", "cp1252", "line 1 is UTF-8 but line 3 is not"),
+        ("cp1252", "utf-8", "line 1 is not UTF-8 but line 3 is"),
+    ],
+)
+def test_mixed_encodings_are_refused_with_the_lines(ws, tmp_path, head, tail, message) -> None:
+    path = tmp_path / "m.csv"
+    path.write_bytes(
+        "Asiakasnumero;Työntekijä;Jakso;Osallisuus\n".encode(head)
+        + "A-1;T1;2026H1;4\n".encode(tail)
+        + "A-2;Tyyne Ääri;2026H1;4\n".encode(tail)
+    )
+    with pytest.raises(InputError, match=message):
+        collect(ws, "kemi", [path])
+
+
+# -- 2. loud failure -------------------------------------------------------------------------
+
+
+def test_one_reason_over_the_limit_fails_unless_accepted(cmo, ws, tmp_path: Path) -> None:
+    rows = "".join(f"L-{i};T1;2026H1;alku;{9 if i < 12 else 4};5;5;10\n" for i in range(40))
+    path = write(tmp_path / "l.csv", f"{HEADER}\n{rows}")
+    run = cmo("collect", "--office", "kemi", "--format", "json", str(path), cwd=ws.root)
+    assert run.exit_code == 1
+    data = run.json()
+    assert data["ok"] is False
+    (problem,) = data["problems"]
+    assert "12 of 40 rows (30%)" in problem and "out_of_scale in 'Osallisuus'" in problem
+    assert not ws.store_path.exists() or store_rows(ws, "SELECT * FROM batches") == []
+    run = cmo("collect", "--office", "kemi", "--accept-quarantine", str(path), cwd=ws.root)
+    assert run.exit_code == 0
+    assert store_rows(ws, "SELECT rows_accepted, rows_quarantined FROM batches") == [(28, 12)]
+
+
+def test_the_limit_is_a_setting(ws, tmp_path: Path) -> None:
+    settings = ws.root / "cmo.yaml"
+    settings.write_text(settings.read_text() + "quarantine_limit: 0.5\n")
+    from cmo.workspace import load_workspace
+
+    ws = load_workspace(ws.root)
+    rows = "".join(f"L-{i};T1;2026H1;alku;{9 if i < 12 else 4};5;5;10\n" for i in range(40))
+    result = collect(ws, "kemi", [write(tmp_path / "l.csv", f"{HEADER}\n{rows}")])
+    assert result.ok and result.files[0].rows_accepted == 28
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("", "the file is empty"), ("\n\n", "the file is empty"), (f"{HEADER}\n", "no rows")],
+)
+def test_empty_and_header_only_files_are_refused(ws, tmp_path, content, message) -> None:
+    with pytest.raises(InputError, match=message):
+        collect(ws, "kemi", [write(tmp_path / "e.csv", content)], period=None)
+
+
+def test_header_only_workbook_is_refused(ws, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["Asiakasnumero", "Jakso", "Osallisuus"])
+    book.save(tmp_path / "h.xlsx")
+    with pytest.raises(InputError, match="header but no rows"):
+        collect(ws, "kemi", [tmp_path / "h.xlsx"])
+
+
+def test_totals_rows_are_quarantined_with_their_own_reason(ws, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Asiakasnumero", "Jakso", "Osallisuus", "Etäisyys km"])
+    sheet.append(["S-1", "2026H1", 4, 10])
+    sheet.append(["S-2", "2026H1", 5, 20])
+    sheet.append(["Yhteensä", "2026H1", 9, 30])  # used to be stored as a client
+    book.save(tmp_path / "t.xlsx")
+    (f,) = collect(ws, "kemi", [tmp_path / "t.xlsx"]).files
+    assert (f.rows_in, f.rows_accepted, f.rows_quarantined) == (3, 2, 1)
+    assert [(r.reason, r.rows) for r in f.reasons] == [("totals_row", [4])]
+    assert store_rows(ws, "SELECT count(*) FROM case_observations") == [(2,)]
+    csv = write(tmp_path / "t.csv", f"{HEADER}\nS-3;T1;2026H2;alku;4;5;5;10\nSumma:;;2026H2;;;;;\n")
+    (f,) = collect(ws, "kemi", [csv]).files
+    assert [(r.reason, r.rows) for r in f.reasons] == [("totals_row", [3])]
+
+
+# -- 3. state transitions ----------------------------------------------------------------------
+
+
+def test_retract_then_collect_again_restores_the_batch(cmo, ws, tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "r.csv", f"{HEADER}\nR-1;T1;2025H2;alku;4;5;5;10\nR-1;T1;2026H1;alku;4;5;5;10\n"
+    )
+    assert cmo("collect", "--office", "kemi", str(path), cwd=ws.root).exit_code == 0
+    (first, _second) = store_rows(ws, "SELECT batch_id FROM batches ORDER BY period")
+    assert cmo("retract", str(first[0]), cwd=ws.root).exit_code == 0
+    run = cmo("collect", "--office", "kemi", "--format", "json", str(path), cwd=ws.root)
+    assert run.exit_code == 0
+    assert run.json()["files"][0]["status"] != "unchanged"
+    assert store_rows(ws, "SELECT period FROM batches ORDER BY period") == [
+        ("2025H2",),
+        ("2026H1",),
+    ]
+    again = cmo("collect", "--office", "kemi", "--format", "json", str(path), cwd=ws.root)
+    assert again.json()["files"][0]["status"] == "unchanged"
+
+
+def test_dry_run_previews_a_mapping_change_and_replace_applies_it(ws, tmp_path: Path) -> None:
+    path = write(tmp_path / "p.csv", "Asiakasnumero;Jakso;Osallisuus\nP-1;2026H1;hyvä\n")
+    (f,) = collect(ws, "kemi", [path], accept_quarantine=True).files
+    assert [r.reason for r in f.reasons] == ["unknown_label"]
+    (ws.root / "mappings").mkdir(exist_ok=True)
+    (ws.root / "mappings" / "kemi.yaml").write_text("values:\n  participation: {hyvä: 5}\n")
+    (f,) = collect(ws, "kemi", [path], dry_run=True).files  # used to say "unchanged"
+    assert (f.status, f.rows_accepted, f.reasons) == ("dry_run", 1, [])
+    assert f.batches[0].replaced_batch == 1
+    assert store_rows(ws, "SELECT count(*) FROM case_observations") == [(0,)]
+    (f,) = collect(ws, "kemi", [path], replace=True).files
+    assert (f.status, f.rows_accepted) == ("replaced", 1)
+    assert store_rows(ws, "SELECT participation FROM case_observations") == [(5,)]
+
+
+def test_unknown_office_and_period_filters_exit_2(cmo, ws, tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", f"{HEADER}\nA-1;T1;2026H1;alku;4;5;5;10\n")
+    assert cmo("collect", "--office", "kemi", str(path), cwd=ws.root).exit_code == 0
+    for args, message in (
+        (["--office", "nosuch"], "no such office in the store"),
+        (["--period", "2030H1"], "no data for this period"),
+        (["--period", "kevät"], "not a period"),
+    ):
+        run = cmo("batches", *args, cwd=ws.root)
+        assert run.exit_code == 2 and message in run.stderr, run.stderr
+    assert cmo("batches", "--office", "kemi", "--period", "2026h1", cwd=ws.root).exit_code == 0
+    with open_store(ws.store_path, read_only=True) as store:
+        store.check_scope(["kemi"], ["2026H1"])
+        with pytest.raises(InputError, match="nosuch"):
+            store.check_scope(["nosuch"], [])
+
+
+def test_same_pseudonyms_under_two_offices_are_reported_by_count(cmo, ws, tmp_path) -> None:
+    rows = "".join(f"W-{i};T1;2026H1;alku;4;5;5;10\n" for i in range(3))
+    path = write(tmp_path / "a.csv", f"{HEADER}\n{rows}")
+    assert cmo("collect", "--office", "kemi", str(path), cwd=ws.root).exit_code == 0
+    other = write(tmp_path / "b.csv", f"{HEADER}\n{rows}X-9;T1;2026H1;alku;4;5;5;10\n")
+    run = cmo("collect", "--office", "inari", "--format", "json", str(other), cwd=ws.root)
+    assert run.json()["files"][0]["shared_with_other_offices"] == 3
+    text = cmo("collect", "--office", "inari", "--dry-run", str(other), cwd=ws.root).stdout
+    assert "3 client pseudonym(s) of this file are already stored under another office" in text
+    listed = cmo("batches", cwd=ws.root).stdout
+    assert "3 client pseudonym(s) appear under both inari and kemi" in listed
+    assert "W-0" not in run.stdout + text + listed
+
+
+# -- 5. hostile files and stores: exit 2 with one sentence --------------------------------------
+
+
+def _rewrite_sheet(src: Path, dst: Path, change) -> Path:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = change(data)
+            zout.writestr(info, data)
+    return dst
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Path:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["Asiakasnumero", "Jakso", "Osallisuus"])
+    wb.active.append(["B-1", "2026H1", 4])
+    wb.save(tmp_path / "ok.xlsx")
+    return tmp_path / "ok.xlsx"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (  # a 5 KB workbook declaring the whole sheet used to abort the process (SIGABRT)
+            lambda d: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', d),
+            "declares 16384 columns × 1048576 rows",
+        ),
+        (
+            lambda d: d.replace(
+                b"</sheetData>",
+                b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>',
+            ),
+            "holds cells as far as 16384 columns",
+        ),
+        (
+            lambda d: b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "aaaa">]>' + d,
+            "XML DOCTYPE",
+        ),
+    ],
+)
+def test_hostile_workbooks_exit_2(cmo, ws, book, tmp_path, change, message) -> None:
+    bad = _rewrite_sheet(book, tmp_path / "bad.xlsx", change)
+    for dry in ([], ["--dry-run"]):
+        run = cmo("collect", "--office", "kemi", *dry, str(bad), cwd=ws.root)
+        assert run.exit_code == 2 and message in run.stderr, run.stderr
+        assert "Traceback" not in run.stderr
+
+
+def test_huge_column_count_is_refused_fast(cmo, ws, tmp_path: Path) -> None:
+    header = ";".join(["Asiakasnumero", "Jakso", *(f"c{i}" for i in range(5000))])
+    body = "".join(";".join(["A", "2026H1", *("1" for _ in range(5000))]) + "\n" for _ in range(60))
+    path = write(tmp_path / "w.csv", f"{header}\n{body}")
+    run = cmo("collect", "--office", "kemi", str(path), cwd=ws.root)
+    assert run.exit_code == 2 and "5002 columns, more than the 1000" in run.stderr
+
+
+def test_a_10_mb_field_is_read(ws, tmp_path: Path) -> None:
+    big = "x" * (10 << 20)
+    path = write(tmp_path / "f.csv", f"{HEADER};Huom\nA-1;T1;2026H1;alku;4;5;5;10;{big}\n")
+    (f,) = collect(ws, "kemi", [path]).files
+    assert (f.rows_in, f.rows_accepted) == (1, 1)
+
+
+def test_sqlite_corrupted_and_truncated_stores_exit_2(cmo, ws, tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", f"{HEADER}\nA-1;T1;2026H1;alku;4;5;5;10\n")
+    assert cmo("collect", "--office", "kemi", str(path), cwd=ws.root).exit_code == 0
+    good = ws.store_path.read_bytes()
+    con = sqlite3.connect(tmp_path / "s.db")
+    con.execute("CREATE TABLE t (a)")
+    con.commit()
+    con.close()
+    for content in ((tmp_path / "s.db").read_bytes(), good[: len(good) // 3], b"\0" * 5000):
+        ws.store_path.write_bytes(content)
+        ws.store_path.with_name(ws.store_path.name + ".wal").unlink(missing_ok=True)
+        for args in (["batches"], ["collect", "--office", "kemi", str(path)]):
+            run = cmo(*args, cwd=ws.root)
+            assert run.exit_code == 2, (args, run.stderr)
+            assert "not a cmo store, or the store is damaged" in run.stderr
+
+
+def test_extensions_are_never_installed_or_loaded(ws, tmp_path: Path) -> None:
+    with open_store(ws.store_path) as store:
+        settings = dict(
+            store.con.execute(
+                "SELECT name, value FROM duckdb_settings() WHERE name IN "
+                "('autoinstall_known_extensions', 'autoload_known_extensions')"
+            ).fetchall()
+        )
+    assert settings == {
+        "autoinstall_known_extensions": "false",
+        "autoload_known_extensions": "false",
+    }
+
+
+class _FullDisk:
+    """A connection whose COMMIT fails as DuckDB's does on a full disk."""
+
+    def __init__(self, con) -> None:
+        self._con = con
+
+    def execute(self, sql: str, *args):
+        if sql == "COMMIT":
+            raise duckdb.IOException(
+                'IO Error: Could not write file "store.duckdb": No space left on device'
+            )
+        return self._con.execute(sql, *args)
+
+    def __getattr__(self, name: str):
+        return getattr(self._con, name)
+
+
+def test_a_full_disk_at_commit_is_a_clear_error(ws, tmp_path: Path) -> None:
+    with open_store(ws.store_path) as store:
+        store.con = _FullDisk(store.con)
+        with pytest.raises(StoreError, match="the disk is full"), store.transaction():
+            store.con.execute("INSERT INTO meta VALUES ('x', 'y')")
+        store.con = store.con._con
+        assert store.con.execute("SELECT count(*) FROM meta WHERE key = 'x'").fetchone() == (0,)
