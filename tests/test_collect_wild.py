@@ -356,3 +356,52 @@ def test_a_full_disk_at_commit_is_a_clear_error(ws, tmp_path: Path) -> None:
             store.con.execute("INSERT INTO meta VALUES ('x', 'y')")
         store.con = store.con._con
         assert store.con.execute("SELECT count(*) FROM meta WHERE key = 'x'").fetchone() == (0,)
+
+
+# -- 6. the office's fix list as a file -------------------------------------------------------
+
+
+def test_fix_list_as_csv_and_xlsx_with_rows_even_when_unchanged(cmo, ws, tmp_path) -> None:
+    from python_calamine import CalamineWorkbook
+
+    from cmo.collect.fixlist import REASONS_FI
+    from cmo.collect.normalise import REASONS
+
+    assert set(REASONS_FI) == set(REASONS)
+    path = write(
+        tmp_path / "x.csv",
+        f"{HEADER}\nF-1;T1;2026H1;alku;9;5;5;10\nF-2;T1;2026H1;alku;=1+1;5;5;10\n"
+        "F-3;T1;2026H1;alku;131052-308T;5;5;10\nF-4;T1;2026H1;alku;4;5;5;10\n",
+    )
+    out = tmp_path / "korjattavat.csv"
+    run = cmo("collect", "--office", "kemi", "--fix-list", str(out), str(path), cwd=ws.root)
+    assert run.exit_code == 0, run.stderr
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw  # what a Finnish Excel opens
+    lines = raw.decode("utf-8-sig").splitlines()
+    assert lines[0] == "tiedosto;rivi;sarake;syy;mitä tehdä;arvo"
+    assert lines[1].startswith("x.csv;2;Osallisuus;out_of_scale;Luku on asteikon")
+    assert lines[2].endswith(";'=1+1")  # a formula is shown, never run
+    assert lines[3].endswith(";(poistettu)") and "131052-308T" not in raw.decode("utf-8-sig")
+
+    book = tmp_path / "fix.xlsx"  # the same file again: unchanged, the rows are still there
+    run = cmo(
+        "collect",
+        "--office",
+        "kemi",
+        "--fix-list",
+        str(book),
+        "--lang",
+        "en",
+        str(path),
+        cwd=ws.root,
+    )
+    assert run.exit_code == 0 and "already collected" in run.stdout
+    assert "2" in run.stdout.split("out_of_scale")[1].splitlines()[0]  # first rows shown
+    rows = CalamineWorkbook.from_path(str(book)).get_sheet_by_index(0).to_python()
+    assert rows[0] == ["file", "row", "column", "reason", "what to do", "value"]
+    assert [(r[1], r[3]) for r in rows[1:]] == [
+        (2, "out_of_scale"),
+        (3, "unknown_label"),
+        (4, "personal_identity_code"),
+    ]

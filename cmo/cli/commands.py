@@ -208,6 +208,13 @@ def collect(
         help="Store even when no row is accepted or one reason quarantines more than "
         "quarantine_limit of a file's rows.",
     ),
+    fix_list: Path | None = typer.Option(
+        None,
+        "--fix-list",
+        help="Also write what the office must correct (row, column, reason, what to do) to "
+        "this .xlsx or .csv file, to send back to the office.",
+    ),
+    lang: Lang = typer.Option(Lang.fi, "--lang", help="Language of the fix list (fi or en)."),
     fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
 ) -> None:
     """Collect an office's exports: map columns onto indicators, pseudonymise identifiers,
@@ -215,7 +222,13 @@ def collect(
     nothing stored because too much would be quarantined, 2 an input problem."""
     from cmo.cli.render import collect_progress, render_collect
     from cmo.collect import collect as run
+    from cmo.collect import write_fix_list
+    from cmo.errors import InputError
 
+    if lang is Lang.sv and fix_list is not None:
+        raise InputError("the fix list is written in Finnish or English", hint="--lang fi|en")
+    if fix_list is not None and fix_list.suffix.lower() not in (".csv", ".xlsx"):
+        raise InputError(f"{fix_list}: the fix list is written as .csv or .xlsx")
     ws = _workspace()
     show = fmt is Format.text
     with collect_progress(enabled=show) as progress:
@@ -233,6 +246,9 @@ def collect(
             accept_quarantine=accept_quarantine,
             progress=progress,
         )
+    if fix_list is not None:
+        written = write_fix_list(result, fix_list, lang.value)
+        console(stderr=True).print(f"Wrote {fix_list}: {written} cells to fix.", markup=False)
     if fmt is Format.json:
         print_json(result.to_dict())
     else:

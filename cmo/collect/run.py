@@ -72,6 +72,16 @@ class ReasonCount:
         }
 
 
+@dataclass(frozen=True)
+class FixRow:
+    """One quarantined cell, for the office's fix list (the value redacted as stored)."""
+
+    row: int
+    column: str | None
+    reason: str
+    value: str | None
+
+
 @dataclass
 class BatchReport:
     period: str
@@ -109,6 +119,8 @@ class FileReport:
     shared_with_other_offices: int = 0
     encoding_declared: bool = False
     date_formats: list[str] = field(default_factory=list)
+    #: every quarantined cell (at most MAX_FIX_ROWS), for ``--fix-list``
+    fixes: list[FixRow] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -497,6 +509,33 @@ def _likely(con: duckdb.DuckDBPyConnection, prep: _Prepared, r: ReasonCount) -> 
     return _LIKELY.get(r.reason, "see the fix list")
 
 
+#: The most quarantined cells a fix list holds per file.
+MAX_FIX_ROWS = 100_000
+
+
+def _fixes(con: duckdb.DuckDBPyConnection, prep: _Prepared) -> list[FixRow]:
+    """Every quarantined cell of the prepared file, its value redacted as the store would."""
+    have = {d[0] for d in con.execute(f"SELECT * FROM {prep.table} LIMIT 0").description}
+    parts = []
+    for col, header, _ind in prep.reason_columns:
+        text_col = col.replace("__reason", "__text")
+        text = ident(text_col) if text_col in have else "NULL::VARCHAR"
+        parts.append(
+            f"SELECT source_row, {sql_str(header) if header else 'NULL::VARCHAR'} AS col, "
+            f"{ident(col)} AS reason, CASE WHEN {ident(col)} = 'personal_identity_code' OR "
+            f"regexp_matches(coalesce({text}, ''), '{HETU_PATTERN}') THEN NULL ELSE "
+            f"regexp_replace(left({text}, 60), '[\\x00-\\x1f\\x7f-\\x9f]', '?', 'g') END "
+            f"AS value FROM {prep.table} WHERE {ident(col)} IS NOT NULL"
+        )
+    if not parts:
+        return []
+    rows = con.execute(
+        f"SELECT * FROM ({' UNION ALL '.join(parts)}) ORDER BY source_row, col NULLS FIRST, "
+        f"reason LIMIT {MAX_FIX_ROWS}"
+    ).fetchall()
+    return [FixRow(int(r), c, str(q), v) for r, c, q, v in rows]
+
+
 def _fault_point(name: str) -> None:
     """Test hook: with ``CMO_FAULT=<name>`` the process announces the point on stderr and
     waits, so that a test can kill it exactly there (e.g. mid-transaction)."""
@@ -533,8 +572,12 @@ def _unchanged(store: Store, office: str, source: Source, period: str | None) ->
         report.rows_in += b.rows_in
         report.rows_accepted += b.rows_accepted
         report.rows_quarantined += b.rows_quarantined
+        cells = store.quarantine_rows(b.batch_id)
+        report.fixes += [FixRow(*cell) for cell in cells]
         for reason, column, count in store.quarantine_reasons(b.batch_id):
-            report.reasons.append(ReasonCount(reason, column, None, count, []))
+            rows = sorted({r for r, c, q, _v in cells if q == reason and c == column})[:10]
+            report.reasons.append(ReasonCount(reason, column, None, count, rows))
+    report.fixes.sort(key=lambda f: (f.row, f.column or ""))
     return report
 
 
@@ -1026,6 +1069,7 @@ def _summarise(con: duckdb.DuckDBPyConnection, prep: _Prepared, source: Source) 
             if reason == "personal_identity_code":
                 report.identity_codes_found += int(count)
     report.reasons.sort(key=lambda r: (-r.count, r.reason, r.column or ""))
+    report.fixes = _fixes(con, prep)
 
 
 # ------------------------------------------------------------------------------------------

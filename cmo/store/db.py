@@ -573,6 +573,18 @@ class Store:
             BatchAudit(*(int(v) for v in row)) for row in self.con.execute(sql, params).fetchall()
         ]
 
+    def quarantine_rows(
+        self, batch_id: int, limit: int = 100_000
+    ) -> list[tuple[int, str | None, str, str | None]]:
+        """``(source row, column, reason, value)`` of a batch's quarantined cells, by row (the
+        value as stored: redacted when it could identify someone)."""
+        rows = self.con.execute(
+            "SELECT source_row, column_name, reason, value FROM quarantine WHERE batch_id = ? "
+            "ORDER BY source_row, column_name NULLS FIRST, reason LIMIT ?",
+            [batch_id, limit],
+        ).fetchall()
+        return [(int(r), c, str(q), v) for r, c, q, v in rows]
+
     def quarantine_reasons(self, batch_id: int) -> list[tuple[str, str | None, int]]:
         """``(reason, column, count)`` of a batch's quarantined cells."""
         rows = self.con.execute(
