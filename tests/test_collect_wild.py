@@ -405,3 +405,39 @@ def test_fix_list_as_csv_and_xlsx_with_rows_even_when_unchanged(cmo, ws, tmp_pat
         (3, "unknown_label"),
         (4, "personal_identity_code"),
     ]
+
+
+# -- 4. files from several offices at once ------------------------------------------------------
+
+
+def test_an_office_column_splits_the_file_into_batches_per_office(cmo, ws, tmp_path) -> None:
+    path = write(
+        tmp_path / "kuntayhtyma.csv",
+        "Toimisto;Asiakasnumero;Jakso;Osallisuus\n"
+        "kemi;M-1;2026H1;4\nInari;M-2;2026H1;5\nKEMI;M-3;2026H1;3\n"
+        "Rovaniemi;M-4;2026H1;4\n;M-5;2026H1;4\ninari;M-1;2026H1;4\n",
+    )
+    run = cmo("collect", "--format", "json", "--accept-quarantine", str(path), cwd=ws.root)
+    assert run.exit_code == 0, run.stderr
+    data = run.json()
+    assert data["offices"] == ["inari", "kemi"]
+    (f,) = data["files"]
+    assert f["rows_in"] == 6 == f["rows_accepted"] + f["rows_quarantined"]
+    assert {q["reason"] for q in f["quarantine"]} == {"unknown_office", "missing_office"}
+    assert f["shared_with_other_offices"] == 1  # M-1 under both offices of the same file
+    assert store_rows(
+        ws, "SELECT office, period, rows_in, rows_accepted FROM batches ORDER BY office"
+    ) == [("inari", "2026H1", 4, 2), ("kemi", "2026H1", 2, 2)]  # unplaced rows: the first
+    assert store_rows(
+        ws, "SELECT office, count(*) FROM case_observations GROUP BY 1 ORDER BY 1"
+    ) == [
+        ("inari", 2),
+        ("kemi", 2),
+    ]
+    again = cmo("collect", "--format", "json", str(path), cwd=ws.root)
+    assert again.json()["files"][0]["status"] == "unchanged"
+    both = cmo("collect", "--office", "kemi", str(path), cwd=ws.root)
+    assert both.exit_code == 2 and "has an office column" in both.stderr
+    neither = write(tmp_path / "n.csv", "Asiakasnumero;Jakso;Osallisuus\nN-1;2026H1;4\n")
+    run = cmo("collect", str(neither), cwd=ws.root)
+    assert run.exit_code == 2 and "which office is this" in run.stderr

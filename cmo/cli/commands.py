@@ -176,7 +176,12 @@ def collect(
     files: list[Path] = typer.Argument(
         ..., help="Export files (xlsx, ods, csv).", show_default=False
     ),
-    office: str = typer.Option(..., "--office", help="The office the exports come from."),
+    office: str | None = typer.Option(
+        None,
+        "--office",
+        help="The office the exports come from (leave out for a file with an office column: "
+        "its rows are split into batches per office).",
+    ),
     period: str | None = typer.Option(
         None, "--period", help="Period of the data (when the file has no period column)."
     ),

@@ -170,12 +170,13 @@ def render_collect(out: Any, result: CollectResult) -> None:
             detected.append(f"sheet '{f.sheet}'")
         detected.append(f"{f.level}-level data")
         out.print(Text("  " + ", ".join(detected), style="dim"))
+        several = len({b.office for b in f.batches}) > 1
         table = Table(show_header=True, box=None, padding=(0, 2))
         for col in ("period", "batch", "rows in", "accepted", "quarantined"):
             table.add_column(col, justify="left" if col == "period" else "right")
         for b in f.batches:
             table.add_row(
-                Text(b.period),
+                Text(f"{b.office} {b.period}" if several else b.period),
                 str(b.batch_id or "–"),
                 str(b.rows_in),
                 str(b.rows_accepted),

@@ -35,6 +35,9 @@ REASONS_FI: dict[str, str] = {
     "missing_period": "Seurantajakso puuttuu tältä riviltä.",
     "invalid_period": "Seurantajakso ei ole jakso (2026, 2026H1, 2026Q2, 2026-03). Arvoa ei "
     "tallennettu.",
+    "missing_office": "Toimisto puuttuu tältä riviltä.",
+    "unknown_office": "Toimistosarakkeessa on toimisto, jota ei ole cmo.yaml-tiedostossa: "
+    "kirjoita toimiston tunnus tai nimi.",
     "totals_row": "Yhteensä- tai summarivi: ei asiakas. Jätä summarivit pois viennistä.",
     "duplicate_row": "Sama asiakas (tai työntekijä) ja mittauskerta uudelleen tässä "
     "tiedostossa; ensimmäinen rivi säilytettiin.",

@@ -14,13 +14,16 @@ from cmo.text import normalise_header
 from cmo.theory.models import Indicator, MeasurementPoint
 from cmo.workspace.privacy import looks_like_identity_code, safe_text
 
-Role = Literal["client_id", "worker_id", "measurement_point", "measured_on", "period", "ignore"]
+Role = Literal[
+    "client_id", "worker_id", "measurement_point", "measured_on", "period", "office", "ignore"
+]
 ROLES: tuple[str, ...] = (
     "client_id",
     "worker_id",
     "measurement_point",
     "measured_on",
     "period",
+    "office",
     "ignore",
 )
 
@@ -86,6 +89,17 @@ ROLE_ALIASES: dict[str, tuple[str, ...]] = {
         "datum",
     ),
     "period": ("jakso", "kausi", "seurantajakso", "period", "raportointijakso"),
+    "office": (
+        "toimisto",
+        "sosiaalitoimisto",
+        "toimipiste",
+        "toimintayksikko",
+        "office",
+        "social office",
+        "kontor",
+        "socialkontor",
+        "verksamhetsstalle",
+    ),
 }
 
 

@@ -32,6 +32,9 @@ REASONS: dict[str, str] = {
     "missing_period": "The period column is empty for this row.",
     "invalid_period": "The period is not a period cmo knows: write a year, half, quarter or "
     "month (2026, 2026H1, 2026Q2, 2026-03). The value was not stored.",
+    "missing_office": "The office column is empty for this row.",
+    "unknown_office": "The office column names no office of cmo.yaml: write the office's id or "
+    "name.",
     "totals_row": "A totals or summary row (Yhteensä, Summa, Total): not a client; leave totals "
     "out of the export.",
     "duplicate_row": "The same client (or worker) and measurement point appear again in this "

@@ -25,6 +25,7 @@ from cmo.collect.normalise import (
     check_date_formats,
     date_sql,
     hetu_sql,
+    norm_sql,
     point_sql,
     register_functions,
     value_sql,
@@ -40,6 +41,7 @@ from cmo.errors import InputError, WorkspaceError
 from cmo.store import LEVEL_TABLES, Batch, Store, open_store
 from cmo.store.db import guarded, memory_store, resource_error
 from cmo.store.sql import ident, sql_str
+from cmo.text import normalise
 from cmo.theory import validate
 from cmo.theory.models import Indicator, MeasurementPoint
 from cmo.workspace import PseudonymKey, Workspace, load_key
@@ -90,6 +92,7 @@ class BatchReport:
     rows_accepted: int
     rows_quarantined: int
     replaced_batch: int | None = None
+    office: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -150,7 +153,7 @@ class FileReport:
 class CollectResult:
     """The result of one ``cmo collect`` run."""
 
-    office: str
+    office: str | None  # None: the files' office columns say
     files: list[FileReport]
     dry_run: bool
     store: str
@@ -179,6 +182,7 @@ class CollectResult:
         return {
             "cmo_version": __version__,
             "office": self.office,
+            "offices": sorted({b.office for f in self.files for b in f.batches}),
             "dry_run": self.dry_run,
             "store": self.store,
             "ok": self.ok,
@@ -212,7 +216,7 @@ def _framework(ws: Workspace) -> _Framework:
 
 def collect(
     ws: Workspace,
-    office: str,
+    office: str | None,
     files: Sequence[Path],
     *,
     period: str | None = None,
@@ -233,7 +237,8 @@ def collect(
     """
     if not files:
         raise InputError("no export files given", hint="cmo collect --office ID FILE...")
-    office = check_office(ws, office)
+    if office is not None:
+        office = check_office(ws, office)
     if period is not None:
         period = check_period(period)
     fw = _framework(ws)
@@ -317,17 +322,29 @@ def check_office(ws: Workspace, office: str) -> str:
     return office
 
 
+def _office_words(ws: Workspace) -> dict[str, str]:
+    """What an office column may say → office id: each office's id, name and municipality."""
+    words: dict[str, str] = {}
+    for o in ws.settings.offices:
+        for word in (o.id, o.name, o.municipality):
+            if word:
+                words.setdefault(normalise(word), o.id)
+    return words
+
+
 def _existing_store(ws: Workspace) -> Store | None:
     if not ws.store_path.exists():
         return None
     return open_store(ws.store_path, read_only=True)
 
 
-def _office_mapping(ws: Workspace, office: str, given: Path | None) -> OfficeMapping | None:
+def _office_mapping(ws: Workspace, office: str | None, given: Path | None) -> OfficeMapping | None:
     if given is not None:
         if not given.is_file():
             raise InputError(f"{given}: no such mapping file")
         return load_mapping(given)
+    if office is None:
+        return None
     for suffix in (".yaml", ".yml"):
         path = ws.mappings_dir / f"{office}{suffix}"
         if path.is_file():
@@ -339,7 +356,7 @@ def _collect_all(
     store: Store,
     existing: Store | None,
     ws: Workspace,
-    office: str,
+    office: str | None,
     sources: list[Source],
     fw: _Framework,
     mapping: OfficeMapping | None,
@@ -363,18 +380,18 @@ def _collect_all(
             if done is not None and not replace:
                 reports.append(done)
                 continue
-            prep = _prepare(store, ws, source, fw, mapping, key, period, formats, progress)
+            prep = _prepare(store, ws, source, fw, mapping, key, period, formats, progress, office)
             report = prep.report
             report.status = "dry_run" if dry_run else "stored"
             for b in report.batches:
-                old = lookup.find_batch(office, b.period, report.level)
+                old = lookup.find_batch(b.office, b.period, report.level)
                 if old is None:
                     continue
                 # the same file again (some of its batches were retracted, or a dry run):
                 # its remaining batches are swapped for themselves
                 if not replace and old.source_sha256 != source.sha256:
                     raise InputError(
-                        f"{source.label}: office '{office}' already has {report.level} data for "
+                        f"{source.label}: office '{b.office}' already has {report.level} data for "
                         f"period {b.period} (batch {old.batch_id}, from {old.source_name})",
                         hint="give --replace to swap the old batch for this file, or "
                         f"'cmo retract {old.batch_id}' first",
@@ -382,7 +399,7 @@ def _collect_all(
                 b.replaced_batch = old.batch_id
                 report.status = "dry_run" if dry_run else "replaced"
             if report.level == "case" and lookup.path.exists():
-                report.shared_with_other_offices = _shared(store, lookup, office, prep)
+                report.shared_with_other_offices = _shared(store, lookup, prep)
             problems += _loud_failures(store.con, prep, source, limit)
             reports.append(report)
             prepared.append((source, prep))
@@ -395,8 +412,8 @@ def _collect_all(
         store.con.execute("SET preserve_insertion_order = false")
         with store.transaction():
             for source, prep in prepared:
-                _store_prepared(store, office, prep)
-                store.record_file(office, source.sha256, len(prep.report.batches))
+                _store_prepared(store, prep)
+                store.record_file(office or "*", source.sha256, len(prep.report.batches))
             _fault_point("before-commit")
         store.con.execute("SET preserve_insertion_order = true")
     finally:
@@ -405,23 +422,29 @@ def _collect_all(
     return reports
 
 
-def _shared(store: Store, lookup: Store, office: str, prep: _Prepared) -> int:
-    """How many of the file's case pseudonyms are stored under another office (a count)."""
+def _shared(store: Store, lookup: Store, prep: _Prepared) -> int:
+    """How many of the file's case pseudonyms are stored — or appear in the file — under
+    another office (a count)."""
     if lookup is store:
-        other = f"SELECT case_key FROM case_observations WHERE office <> {sql_str(office)}"
+        other = "case_observations"
     else:
-        # dry run: the real store is another connection; its keys are few enough to look up
+        # dry run: the real store is another connection; its keys are few enough to copy
         keys = lookup.con.execute(
-            "SELECT DISTINCT case_key FROM case_observations WHERE office <> ?", [office]
+            "SELECT DISTINCT office, case_key FROM case_observations"
         ).fetchall()
-        if not keys:
-            return 0
-        store.con.execute("CREATE OR REPLACE TEMP TABLE cmo_other_keys (case_key VARCHAR)")
-        store.con.executemany("INSERT INTO cmo_other_keys VALUES (?)", keys)
-        other = "SELECT case_key FROM cmo_other_keys"
+        store.con.execute(
+            "CREATE OR REPLACE TEMP TABLE cmo_other_keys (office VARCHAR, case_key VARCHAR)"
+        )
+        if keys:
+            store.con.executemany("INSERT INTO cmo_other_keys VALUES (?, ?)", keys)
+        other = "cmo_other_keys"
+    t = prep.table
     row = store.con.execute(
-        f"SELECT count(DISTINCT case_key) FROM {prep.table} WHERE NOT quarantined "
-        f"AND case_key IN ({other})"
+        f"SELECT count(DISTINCT t.case_key) FROM {t} t WHERE NOT t.quarantined AND ("
+        f"EXISTS (SELECT 1 FROM {other} o WHERE o.case_key = t.case_key "
+        "AND o.office <> t.office) "
+        f"OR EXISTS (SELECT 1 FROM {t} u WHERE u.case_key = t.case_key "
+        "AND u.office <> t.office AND NOT u.quarantined))"
     ).fetchone()
     return int(row[0]) if row else 0
 
@@ -545,14 +568,16 @@ def _fault_point(name: str) -> None:
         time.sleep(3600)
 
 
-def _unchanged(store: Store, office: str, source: Source, period: str | None) -> FileReport | None:
+def _unchanged(
+    store: Store, office: str | None, source: Source, period: str | None
+) -> FileReport | None:
     """If this very file (same SHA-256) was collected for the office, report it unchanged."""
     batches = [
         b for b in store.batches(office=office, period=period) if b.source_sha256 == source.sha256
     ]
     if not batches:
         return None
-    made = store.file_batches(office, source.sha256)
+    made = store.file_batches(office or "*", source.sha256)
     if made is not None and period is None and made != len(batches):
         return None  # some of its batches were retracted: collect it again
     report = FileReport(
@@ -567,7 +592,9 @@ def _unchanged(store: Store, office: str, source: Source, period: str | None) ->
     )
     for b in batches:
         report.batches.append(
-            BatchReport(b.period, b.batch_id, b.rows_in, b.rows_accepted, b.rows_quarantined)
+            BatchReport(
+                b.period, b.batch_id, b.rows_in, b.rows_accepted, b.rows_quarantined, None, b.office
+            )
         )
         report.rows_in += b.rows_in
         report.rows_accepted += b.rows_accepted
@@ -609,6 +636,7 @@ def _prepare(
     period: str | None,
     formats: tuple[str, ...] | None,
     progress: Progress | None,
+    office: str | None = None,
 ) -> _Prepared:
     con = store.con
     plan = plan_columns(source.headers, fw.indicators, mapping, source.label)
@@ -655,6 +683,17 @@ def _prepare(
             f"('{source.headers[plan.roles['period']]}'), so --period is not needed",
             hint="leave out --period; each row's period comes from the file",
         )
+    if "office" in plan.roles and office:
+        raise InputError(
+            f"{source.label}: the file has an office column "
+            f"('{source.headers[plan.roles['office']]}'), so --office is not needed",
+            hint="leave out --office; each row's office comes from the file",
+        )
+    if "office" not in plan.roles and not office:
+        raise InputError(
+            f"{source.label}: which office is this? The file has no office column",
+            hint="give --office ID, or add a 'toimisto' column naming each row's office",
+        )
     if "period" not in plan.roles and not period:
         raise InputError(
             f"{source.label}: which period is this? The file has no period column",
@@ -671,7 +710,18 @@ def _prepare(
         _fault_point("readable")
         scan = _scan_sql(con, source, path, encoding, raw_cols)
         sql, prepared = _checked_sql(
-            table, level, plan, fw, mapping, period, scan, source, raw_cols, formats
+            table,
+            level,
+            plan,
+            fw,
+            mapping,
+            period,
+            scan,
+            source,
+            raw_cols,
+            formats,
+            office=office,
+            offices=_office_words(ws),
         )
         _set_key(con, key)
         register_functions(con)
@@ -763,6 +813,9 @@ def _checked_sql(
     source: Source,
     raw_cols: dict[int, str],
     formats: tuple[str, ...] | None = None,
+    *,
+    office: str | None = None,
+    offices: dict[str, str] | None = None,
 ) -> tuple[list[str], _Prepared]:
     """The statements that build ``table``: one row per data row with pseudonymous keys, typed
     values, a reason column per checked cell, and ``quarantined``.
@@ -885,6 +938,20 @@ def _checked_sql(
         reasons.append(("period__reason", source.headers[i], None))
     else:
         c.append(f"{sql_str(period or '')} AS period")
+    if "office" in roles:
+        i = roles["office"]
+        a.append(f"NULLIF(trim({ident(raw_cols[i])}), '') AS office_t")
+        words = offices or {}
+        arms = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in sorted(words.items()))
+        mapped = f"CASE {norm_sql('a.office_t')} {arms} END" if arms else "NULL::VARCHAR"
+        c.append(f"{mapped} AS office")
+        c.append(
+            "CASE WHEN a.office_t IS NULL THEN 'missing_office' "
+            f"WHEN ({mapped}) IS NULL THEN 'unknown_office' END AS office__reason"
+        )
+        reasons.append(("office__reason", source.headers[i], None))
+    else:
+        c.append(f"{sql_str(office or '')} AS office")
     # Free-text columns are not stored, but a personal identity code in them is reported.
     for header, _why in plan.dropped:
         for i in (i for i, h in enumerate(source.headers) if h == header):
@@ -910,8 +977,8 @@ def _checked_sql(
             + ")"
         )
     keys = {"case": "case_key", "worker": "worker_key"}.get(level)
-    same = ["c.period = f.period"]
-    group = ["period"]
+    same = ["c.period = f.period", "c.office = f.office"]
+    group = ["office", "period"]
     if keys:
         same.append(f"c.{keys} = f.{keys}")
         group.append(keys)
@@ -1031,19 +1098,28 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str) -> None:
 
 def _summarise(con: duckdb.DuckDBPyConnection, prep: _Prepared, source: Source) -> None:
     rows = con.execute(
-        f"SELECT period, count(*), count(*) FILTER (WHERE NOT quarantined), "
-        f"count(*) FILTER (WHERE quarantined) FROM {prep.table} GROUP BY period "
-        "ORDER BY period NULLS LAST"
+        "SELECT CASE WHEN office IS NULL OR period IS NULL THEN NULL ELSE office END AS o, "
+        "CASE WHEN office IS NULL OR period IS NULL THEN NULL ELSE period END AS p, "
+        "count(*), count(*) FILTER (WHERE NOT quarantined), "
+        f"count(*) FILTER (WHERE quarantined) FROM {prep.table} GROUP BY ALL "
+        "ORDER BY o NULLS LAST, p NULLS LAST"
     ).fetchall()
     report = prep.report
-    for period_value, n, ok, bad in rows:
+    for office_value, period_value, n, ok, bad in rows:
         if period_value is None:
-            # rows without a period cannot form a batch of their own: they are quarantined
-            # (missing_period) and counted with the file's first batch
+            # rows without a period (or office) cannot form a batch of their own: they are
+            # quarantined (missing_period, unknown_office, ...) and counted with the first batch
             continue
-        report.batches.append(BatchReport(str(period_value), None, int(n), int(ok), int(bad)))
-    orphan = next((r for r in rows if r[0] is None), None)
+        report.batches.append(
+            BatchReport(str(period_value), None, int(n), int(ok), int(bad), None, str(office_value))
+        )
+    orphan = next((r[1:] for r in rows if r[1] is None), None)
     if orphan is not None:
+        if not report.batches and "office__reason" in {c for c, _h, _i in prep.reason_columns}:
+            raise InputError(
+                f"{source.label}: no row names an office of cmo.yaml in its office column",
+                hint="write each office's id or name (as in cmo.yaml) in the office column",
+            )
         if not report.batches:
             raise InputError(
                 f"{source.label}: no row has a period (the period column is empty or holds "
@@ -1077,7 +1153,7 @@ def _summarise(con: duckdb.DuckDBPyConnection, prep: _Prepared, source: Source) 
 # ------------------------------------------------------------------------------------------
 
 
-def _store_prepared(store: Store, office: str, prep: _Prepared) -> None:
+def _store_prepared(store: Store, prep: _Prepared) -> None:
     report = prep.report
     con = store.con
     store.ensure_indicator_columns(prep.level, prep.sql_types)
@@ -1097,18 +1173,20 @@ def _store_prepared(store: Store, office: str, prep: _Prepared) -> None:
         ["batch_id", "source_row", "office", "period", *key_cols, *(ident(i) for i in ind_cols)]
     )
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    first_period = report.batches[0].period if report.batches else None
-    for b in report.batches:
+    for n, b in enumerate(report.batches):
         if b.replaced_batch is not None:
             store.delete_batch(b.replaced_batch)
         b.batch_id = store.next_batch_id()
-        period_filter = "period = $period"
-        if b.period == first_period:
-            period_filter = "(period = $period OR period IS NULL)"
-        params = {"batch": b.batch_id, "office": office, "period": b.period}
+        period_filter = "(office = $office AND period = $period)"
+        if n == 0:  # rows without an office or period are counted with the first batch
+            period_filter = (
+                "(office = $office AND period = $period OR office IS NULL OR period IS NULL)"
+            )
+        params = {"batch": b.batch_id, "office": b.office, "period": b.period}
         sql = (
             f"INSERT INTO {table} ({target}) SELECT $batch, source_row, $office, $period, "
-            f"{', '.join(selects)} FROM {prep.table} WHERE period = $period AND NOT quarantined"
+            f"{', '.join(selects)} FROM {prep.table} WHERE office = $office AND "
+            "period = $period AND NOT quarantined"
         )
         con.execute(sql, _used(sql, params))
         for col, header, ind_id in prep.reason_columns:
@@ -1128,7 +1206,7 @@ def _store_prepared(store: Store, office: str, prep: _Prepared) -> None:
         store.insert_batch(
             Batch(
                 batch_id=b.batch_id,
-                office=office,
+                office=b.office,
                 period=b.period,
                 level=prep.level,
                 source_name=report.source,
