@@ -436,7 +436,8 @@ def test_an_office_column_splits_the_file_into_batches_per_office(cmo, ws, tmp_p
     ]
     again = cmo("collect", "--format", "json", str(path), cwd=ws.root)
     assert again.json()["files"][0]["status"] == "unchanged"
-    both = cmo("collect", "--office", "kemi", str(path), cwd=ws.root)
+    changed = write(tmp_path / "k2.csv", path.read_text() + "kemi;M-9;2026H2;4\n")
+    both = cmo("collect", "--office", "kemi", str(changed), cwd=ws.root)
     assert both.exit_code == 2 and "has an office column" in both.stderr
     neither = write(tmp_path / "n.csv", "Asiakasnumero;Jakso;Osallisuus\nN-1;2026H1;4\n")
     run = cmo("collect", str(neither), cwd=ws.root)
