@@ -442,3 +442,47 @@ def test_an_office_column_splits_the_file_into_batches_per_office(cmo, ws, tmp_p
     neither = write(tmp_path / "n.csv", "Asiakasnumero;Jakso;Osallisuus\nN-1;2026H1;4\n")
     run = cmo("collect", str(neither), cwd=ws.root)
     assert run.exit_code == 2 and "which office is this" in run.stderr
+
+
+# -- 7. exports ---------------------------------------------------------------------------------
+
+
+def test_export_parquet_is_pseudonymised_and_owner_only(cmo, ws, tmp_path: Path) -> None:
+    rows = "".join(f"PQ-{i};T1;2026H1;alku;4;5;5;10\n" for i in range(4))
+    path = write(tmp_path / "a.csv", f"{HEADER}\n{rows}")
+    assert cmo("collect", "--office", "kemi", str(path), cwd=ws.root).exit_code == 0
+    out = tmp_path / "pq"
+    run = cmo("export", "--parquet", str(out), "--format", "json", cwd=ws.root)
+    assert run.exit_code == 0, run.stderr
+    assert run.json()["parquet"]["files"]["case_observations.parquet"] == 4
+    con = duckdb.connect()
+    keys = con.execute(
+        f"SELECT case_key FROM read_parquet('{out / 'case_observations.parquet'}')"
+    ).fetchall()
+    assert sorted(keys) == sorted(store_rows(ws, "SELECT case_key FROM case_observations"))
+    for p in out.iterdir():
+        assert p.stat().st_mode & 0o077 == 0
+        assert b"PQ-" not in p.read_bytes()
+    bad = cmo("export", "--parquet", str(out), "--office", "nosuch", cwd=ws.root)
+    assert bad.exit_code == 2 and "no such office" in bad.stderr
+    assert cmo("export", cwd=ws.root).exit_code == 2
+
+
+def test_finnish_excel_csv_and_xlsx_tables(tmp_path: Path) -> None:
+    from python_calamine import CalamineWorkbook
+
+    from cmo.store.export import write_table
+
+    header = ["chain", "estimate", "n", "why"]
+    rows = [["a", 0.25, 40, "=cmd"], ["b", None, 7, "ok"]]
+    write_table(tmp_path / "t.csv", header, rows)
+    raw = (tmp_path / "t.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert raw.decode("utf-8-sig").split("\r\n")[:3] == [
+        "chain;estimate;n;why",
+        "a;0,25;40;'=cmd",
+        "b;;7;ok",
+    ]
+    write_table(tmp_path / "t.xlsx", header, rows)
+    sheet = CalamineWorkbook.from_path(str(tmp_path / "t.xlsx")).get_sheet_by_index(0)
+    assert sheet.to_python()[1] == ["a", 0.25, 40, "=cmd"]

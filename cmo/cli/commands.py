@@ -307,6 +307,75 @@ def retract(batch: int = typer.Argument(..., help="The batch id (see 'cmo batche
     )
 
 
+@user_errors
+def export(
+    parquet: Path | None = typer.Option(
+        None,
+        "--parquet",
+        help="Folder for the observations and batches as Parquet (pseudonymised, row-level: "
+        "for the evaluators, not for publication).",
+    ),
+    results: Path | None = typer.Option(
+        None,
+        "--results",
+        help="File for the analysis results: .xlsx, or .csv as a Finnish Excel opens it "
+        "(the same figures as 'cmo analyse --format csv').",
+    ),
+    office: list[str] | None = typer.Option(None, "--office", help="Only these offices."),
+    period: list[str] | None = typer.Option(None, "--period", help="Only these periods."),
+    lang: Lang = typer.Option(Lang.fi, "--lang", help="Language of labels in the results."),
+    fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
+) -> None:
+    """Export the store's observations as Parquet and the analysis results as XLSX or CSV."""
+    import csv
+    import io
+
+    from cmo.errors import InputError
+    from cmo.store import open_store
+    from cmo.store.db import guarded
+    from cmo.store.export import export_parquet, write_table
+
+    if parquet is None and results is None:
+        raise InputError("nothing to export", hint="give --parquet DIR and/or --results FILE")
+    if results is not None and results.suffix.lower() not in (".xlsx", ".csv"):
+        raise InputError(f"{results}: the results are written as .xlsx or .csv")
+    ws = _workspace()
+    info: dict[str, Any] = {}
+    with open_store(ws.store_path, read_only=True) as store, guarded(ws.store_path):
+        store.check_scope(office or [], period or [])
+        if parquet is not None:
+            info["parquet"] = export_parquet(store, parquet, office or [], period or []).to_dict()
+    if results is not None:
+        from cmo.analysis import analyse as run
+        from cmo.cli.render import analysis_csv
+
+        result = run(ws, [], offices=office or [], periods=period or [], lang=lang.value)
+        header, *rows = list(csv.reader(io.StringIO(analysis_csv(result))))
+
+        def typed(value: str) -> str | int | float | None:
+            if value == "":
+                return None
+            try:
+                return int(value)
+            except ValueError:
+                pass
+            try:
+                return float(value)
+            except ValueError:
+                return value
+
+        write_table(results, header, [[typed(v) for v in row] for row in rows])
+        info["results"] = {"file": str(results), "rows": len(rows)}
+    if fmt is Format.json:
+        print_json(info)
+    else:
+        out = console()
+        for name, rows_n in info.get("parquet", {}).get("files", {}).items():
+            out.print(f"Wrote {parquet}/{name} ({rows_n} rows)", markup=False)
+        if "results" in info:
+            out.print(f"Wrote {results} ({info['results']['rows']} rows)", markup=False)
+
+
 key_app = typer.Typer(help="The pseudonymisation key.", no_args_is_help=True)
 
 
@@ -442,4 +511,5 @@ def register(app: typer.Typer) -> None:
     app.command()(retract)
     app.command()(analyse)
     app.command()(report)
+    app.command()(export)
     app.add_typer(key_app, name="key")

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
-from xml.sax.saxutils import escape
 
 from cmo.collect.normalise import REASONS
 from cmo.errors import InputError
+from cmo.store.export import write_xlsx
 
 if TYPE_CHECKING:
     from cmo.collect.run import CollectResult
@@ -90,65 +89,12 @@ def write_fix_list(result: CollectResult, path: Path, lang: str = "fi") -> int:
         writer.writerows(table)
         path.write_bytes(buffer.getvalue().encode("utf-8-sig"))
     elif suffix == ".xlsx":
-        _write_xlsx(path, table)
+        cells: list[list[str | int | float | None]] = [list(HEADERS[lang])]
+        cells += [[r[0], int(r[1]), *(_cell(c) for c in r[2:])] for r in rows]
+        write_xlsx(path, cells, sheet="Korjattavat" if lang == "fi" else "Fixes")
     else:
         raise InputError(
             f"{path}: the fix list is written as .csv or .xlsx",
             hint="e.g. --fix-list korjattavat.xlsx",
         )
     return len(rows)
-
-
-def _write_xlsx(path: Path, table: list[tuple[str, ...]]) -> None:
-    """A minimal XLSX: one sheet of inline strings (numbers for the row column)."""
-    lines = []
-    for r, row in enumerate(table, start=1):
-        cells = []
-        for c, value in enumerate(row):
-            ref = f"{chr(65 + c)}{r}"
-            if c == 1 and r > 1 and value.isdigit():
-                cells.append(f'<c r="{ref}"><v>{value}</v></c>')
-            else:
-                cells.append(f'<c r="{ref}" t="inlineStr"><is><t>{escape(value)}</t></is></c>')
-        lines.append(f'<row r="{r}">{"".join(cells)}</row>')
-    sheet = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        f"<sheetData>{''.join(lines)}</sheetData></worksheet>"
-    )
-    ns = "http://schemas.openxmlformats.org"
-    parts = {
-        "[Content_Types].xml": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            f'<Types xmlns="{ns}/package/2006/content-types">'
-            '<Default Extension="rels" '
-            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" ContentType="application/'
-            'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/'
-            'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'
-        ),
-        "_rels/.rels": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            f'<Relationships xmlns="{ns}/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/'
-            'officeDocument" Target="xl/workbook.xml"/></Relationships>'
-        ),
-        "xl/workbook.xml": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            f'<workbook xmlns="{ns}/spreadsheetml/2006/main" '
-            f'xmlns:r="{ns}/officeDocument/2006/relationships">'
-            '<sheets><sheet name="Korjattavat" sheetId="1" r:id="rId1"/></sheets></workbook>'
-        ),
-        "xl/_rels/workbook.xml.rels": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            f'<Relationships xmlns="{ns}/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{ns}/officeDocument/2006/relationships/worksheet" '
-            'Target="worksheets/sheet1.xml"/></Relationships>'
-        ),
-        "xl/worksheets/sheet1.xml": sheet,
-    }
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
-        for name, text in parts.items():
-            book.writestr(name, text)
