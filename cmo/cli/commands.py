@@ -168,7 +168,12 @@ def _workspace() -> Any:
             "not inside a cmo workspace (no cmo.yaml here or above)",
             hint="cd into the workspace, or create one with 'cmo init DIR'",
         )
-    return load_workspace(root)
+    ws = load_workspace(root)
+    # Before anything else: remove what killed cmo processes left in the scratch folder.
+    from cmo.store.scratch import sweep
+
+    sweep(ws.store_path.parent / "tmp")
+    return ws
 
 
 @user_errors
