@@ -424,29 +424,39 @@ def _collect_all(
 
 def _shared(store: Store, lookup: Store, prep: _Prepared) -> int:
     """How many of the file's case pseudonyms are stored — or appear in the file — under
-    another office (a count)."""
+    another office (a count). Only the distinct (office, key) pairs are compared, and only
+    when there is anything to compare with."""
+    con = store.con
     if lookup is store:
         other = "case_observations"
+        row = con.execute("SELECT count(*) FROM (SELECT 1 FROM case_observations LIMIT 1)")
+        has_other = bool(row.fetchone()[0])  # type: ignore[index]
     else:
-        # dry run: the real store is another connection; its keys are few enough to copy
-        keys = lookup.con.execute(
+        # dry run: the real store is another connection; its pairs are copied over
+        pairs = lookup.con.execute(
             "SELECT DISTINCT office, case_key FROM case_observations"
         ).fetchall()
-        store.con.execute(
+        con.execute(
             "CREATE OR REPLACE TEMP TABLE cmo_other_keys (office VARCHAR, case_key VARCHAR)"
         )
-        if keys:
-            store.con.executemany("INSERT INTO cmo_other_keys VALUES (?, ?)", keys)
-        other = "cmo_other_keys"
-    t = prep.table
-    row = store.con.execute(
-        f"SELECT count(DISTINCT t.case_key) FROM {t} t WHERE NOT t.quarantined AND ("
-        f"EXISTS (SELECT 1 FROM {other} o WHERE o.case_key = t.case_key "
-        "AND o.office <> t.office) "
-        f"OR EXISTS (SELECT 1 FROM {t} u WHERE u.case_key = t.case_key "
-        "AND u.office <> t.office AND NOT u.quarantined))"
-    ).fetchone()
-    return int(row[0]) if row else 0
+        if pairs:
+            con.executemany("INSERT INTO cmo_other_keys VALUES (?, ?)", pairs)
+        other, has_other = "cmo_other_keys", bool(pairs)
+    several = "office__reason" in {c for c, _h, _i in prep.reason_columns}
+    if not has_other and not several:
+        return 0
+    mine = f"(SELECT DISTINCT office, case_key FROM {prep.table} WHERE NOT quarantined)"
+    parts = []
+    if several:
+        parts.append(f"SELECT case_key FROM {mine} GROUP BY case_key HAVING count(*) > 1")
+    if has_other:
+        parts.append(
+            f"SELECT k.case_key FROM {mine} k WHERE EXISTS (SELECT 1 FROM "
+            f"(SELECT DISTINCT office, case_key FROM {other}) o "
+            "WHERE o.case_key = k.case_key AND o.office <> k.office)"
+        )
+    found = con.execute(f"SELECT count(*) FROM ({' UNION '.join(parts)})").fetchone()
+    return int(found[0]) if found else 0
 
 
 #: A reason must quarantine at least this many rows (and more than ``quarantine_limit`` of
