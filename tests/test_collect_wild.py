@@ -486,3 +486,13 @@ def test_finnish_excel_csv_and_xlsx_tables(tmp_path: Path) -> None:
     write_table(tmp_path / "t.xlsx", header, rows)
     sheet = CalamineWorkbook.from_path(str(tmp_path / "t.xlsx")).get_sheet_by_index(0)
     assert sheet.to_python()[1] == ["a", 0.25, 40, "=cmd"]
+
+
+def test_excel_unicode_text_utf16_is_read(ws, tmp_path: Path) -> None:
+    path = tmp_path / "unicode.txt"  # Excel: "Save as Unicode text" — UTF-16 with BOM, tabs
+    path.write_bytes(
+        "Asiakasnumero\tJakso\tOsallisuus\r\nU-1\t2026H1\ttäysin samaa mieltä\r\n".encode("utf-16")
+    )
+    (f,) = collect(ws, "kemi", [path]).files
+    assert (f.encoding, f.delimiter, f.rows_accepted) == ("utf-16", "tab", 1)
+    assert store_rows(ws, "SELECT participation FROM case_observations") == [(5,)]

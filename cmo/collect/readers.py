@@ -47,6 +47,7 @@ ENCODINGS = {
     "iso-8859-1": "latin-1",
     "latin-1": "latin-1",
     "latin1": "latin-1",
+    "utf-16": "utf-16",
 }
 
 
@@ -184,6 +185,8 @@ def detect_encoding(path: Path, label: str | None = None) -> str:
     label = label or safe_text(str(path), 300)
     with path.open("rb") as fh:
         head = fh.read(3)
+        if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return "utf-16"  # Excel's "Unicode text": transcoded like Windows-1252
         if head == codecs.BOM_UTF8:
             bad = _first_invalid_utf8(fh, 3)
             if bad is None:
