@@ -496,3 +496,28 @@ def test_excel_unicode_text_utf16_is_read(ws, tmp_path: Path) -> None:
     (f,) = collect(ws, "kemi", [path]).files
     assert (f.encoding, f.delimiter, f.rows_accepted) == ("utf-16", "tab", 1)
     assert store_rows(ws, "SELECT participation FROM case_observations") == [(5,)]
+
+
+def test_a_tiny_ods_that_repeats_a_filled_cell_millions_of_times_exit_2(cmo, ws, tmp_path) -> None:
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table, TableCell, TableRow
+    from odf.text import P
+
+    doc = OpenDocumentSpreadsheet()
+    table = Table(name="S")
+    row = TableRow()
+    for text in ("Asiakasnumero", "Jakso", "Osallisuus"):
+        cell = TableCell(valuetype="string")
+        cell.addElement(P(text=text))
+        row.addElement(cell)
+    table.addElement(row)
+    row = TableRow(numberrowsrepeated=200_000)
+    cell = TableCell(valuetype="string", numbercolumnsrepeated=20)
+    cell.addElement(P(text="x"))
+    row.addElement(cell)
+    table.addElement(row)
+    doc.spreadsheet.addElement(table)
+    doc.save(str(tmp_path / "r.ods"))
+    assert (tmp_path / "r.ods").stat().st_size < 5000
+    run = cmo("collect", "--office", "kemi", "--dry-run", str(tmp_path / "r.ods"), cwd=ws.root)
+    assert run.exit_code == 2 and "filled cells" in run.stderr

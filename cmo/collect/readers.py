@@ -426,6 +426,9 @@ def _check_workbook(source: Source) -> None:
                         "program writes",
                         hint="open and save it again in a spreadsheet program, or export CSV",
                     )
+                if info.filename == "content.xml":
+                    _check_ods_content(label, head, part)
+                    continue
                 if not info.filename.startswith("xl/worksheets/"):
                     continue
                 dim = _DIMENSION.search(head)
@@ -452,7 +455,45 @@ def _check_workbook(source: Source) -> None:
                 # count; the extent is what calamine would allocate)
                 _check_extent(label, max_col, max_row, "holds cells as far as")
                 if cells > 2 * MAX_BOOK_CELLS:
-                    _check_extent(label, 1, cells, "holds")
+                    _too_many_cells(label, cells // 2)
+
+
+_ODS_TAG = re.compile(rb"<table:table-(row|cell)\b([^>]*)>")
+_ODS_ROWS = re.compile(rb'number-rows-repeated="([0-9]+)"')
+_ODS_COLS = re.compile(rb'number-columns-repeated="([0-9]+)"')
+
+
+def _check_ods_content(label: str, head: bytes, part: Any) -> None:
+    """An ODS sheet says "this cell, 16384 times; this row, a million times" in a few bytes:
+    the filled cells it would expand to are counted before calamine expands them."""
+    cells, repeat, carry = 0, 1, b""
+    block = head
+    while block:
+        text = carry + block
+        end = text.rfind(b">") + 1
+        for tag in _ODS_TAG.finditer(text, 0, end):
+            attrs = tag.group(2)
+            if tag.group(1) == b"row":
+                found = _ODS_ROWS.search(attrs)
+                repeat = int(found.group(1)) if found else 1
+            elif b"value-type" in attrs:
+                found = _ODS_COLS.search(attrs)
+                cols = int(found.group(1)) if found else 1
+                if cols > MAX_COLUMNS:
+                    _check_extent(label, cols, repeat, "holds filled cells as far as")
+                cells += cols * repeat
+                if cells > MAX_BOOK_CELLS:
+                    _too_many_cells(label, cells)
+        carry = text[end:][-4096:]
+        block = part.read(_CHUNK)
+
+
+def _too_many_cells(label: str, cells: int) -> None:
+    raise InputError(
+        f"{label}: a sheet holds more than {cells:_} filled cells, more than the "
+        f"{MAX_BOOK_CELLS:_} cmo reads from a workbook".replace("_", " "),
+        hint="export the data as CSV instead",
+    )
 
 
 def _check_extent(label: str, cols: int, rows: int, verb: str) -> None:
