@@ -26,7 +26,7 @@ demo: $(VENV)/.installed-run
 	  $(BIN)/cmo collect --office $$office examples/$$office/* || exit $$?; \
 	done
 	$(BIN)/cmo batches
-	COLUMNS=100 $(BIN)/cmo analyse --lang en
+	$(BIN)/cmo analyse --lang en
 	$(BIN)/cmo report --lang fi --out out/raportti.html
 	$(BIN)/cmo report --lang en --out out/report.html
 	@echo "The reports: $(CURDIR)/out/raportti.html (suomeksi) and $(CURDIR)/out/report.html"

@@ -67,6 +67,40 @@ CODES: dict[str, Code] = _catalogue(
         "The file is empty or its top level is not a mapping of keys. A theory file starts "
         "with `id:`; an indicator file with `indicators:`.",
     ),
+    Code(
+        "Y004",
+        E,
+        "File cannot be read",
+        "cmo reads only regular files of at most 32 MB. The file is a folder, a pipe, a device "
+        "or a socket, a symbolic link that leads in a circle or to nothing, too large, or not "
+        "readable by you. The message says which; replace it with an ordinary file or move it "
+        "out of the theory and indicator folders.",
+    ),
+    Code(
+        "Y005",
+        E,
+        "YAML tag",
+        "A tag (`!!python/object/…`, `!!binary`, `!!str`, `!custom`) stands before a value. The "
+        "theory language has no use for tags, and a tag can make other YAML readers run code; "
+        "remove it. cmo reads the value as if the tag were not there.",
+    ),
+    Code(
+        "Y006",
+        E,
+        "Aliases repeat too much",
+        "Aliases (`*name`) repeat what their anchor (`&name`) holds. In one file they may repeat "
+        "at most 100,000 values in all, and an alias must not lie inside the value it names (an "
+        "endless loop). A file beyond that (a 'billion laughs' file) is not read further. Write "
+        "the values out, or reuse less.",
+    ),
+    Code(
+        "Y007",
+        E,
+        "Value cannot be read",
+        "A value has the form of a number or a date but cannot be one (an integer of thousands "
+        "of digits, 2025-13-45), or a key is a list or a mapping. Write a real number or date "
+        "(YYYY-MM-DD), quote the value to keep it as text, or use a plain word as the key.",
+    ),
     # --- S: schema -------------------------------------------------------------------------
     Code(
         "S001",
@@ -214,6 +248,45 @@ CODES: dict[str, Code] = _catalogue(
         "Criterion outside every success factor",
         "An evaluation criterion is not tied to any critical success factor, so it will not "
         "appear in the scorecard by strategy perspective.",
+    ),
+    # --- A: designs that can mislead (from `cmo validate` or `cmo analyse`) ------------------
+    Code(
+        "A001",
+        W,
+        "Context defined on the outcome's own indicator",
+        "A chain's context is a condition on the indicator the chain's outcome is measured by "
+        "(often its baseline). Cases picked for a low or high value drift back towards the "
+        "average by themselves (regression to the mean), so an effect inside the context can "
+        "be an artefact. Define the context on another indicator, or analyse the change with "
+        "the baseline as a covariate.",
+    ),
+    Code(
+        "A002",
+        W,
+        "Mechanism and outcome from the same measurement point",
+        "The mechanism and the outcome are measured at the same point in time (named in the "
+        "theory, or — reported by `cmo analyse` — seen in the data for most cases). The data "
+        "cannot tell which came first: a client who is doing well may also rate the encounter "
+        "better. Measure the mechanism earlier (e.g. at baseline) when the design allows.",
+    ),
+    Code(
+        "A003",
+        W,
+        "Intervention constant within offices",
+        "Reported by `cmo analyse`: every case of an office has the same value of the chain's "
+        "intervention. Its effect cannot be told apart from everything else that differs "
+        "between offices, so the mediation (intervention → mechanism → outcome) would compare "
+        "offices, not people; cmo does not estimate it. Record the intervention per case.",
+    ),
+    Code(
+        "A004",
+        W,
+        "Context splits the offices with fewer than three on one side",
+        "Reported by `cmo analyse`: fewer than three offices have cases in the context (or "
+        "outside it). A difference between the sides is then a difference between one or two "
+        "offices and the rest, and with office-clustered uncertainty it usually cannot be "
+        "tested ('too few offices'). Compare within offices (a case- or worker-level context) "
+        "or collect from more offices.",
     ),
     # --- L: languages ----------------------------------------------------------------------
     Code(

@@ -17,10 +17,10 @@ from cmo.workspace import load_workspace, write_key
 REFERENCE = Path(__file__).parent / "fixtures" / "reference"
 
 
-def _workspace(root: Path, indicators: str, theory: str) -> object:
+def _workspace(root: Path, indicators: str, theory: str, settings: str = "") -> object:
     (root / "indicators").mkdir(parents=True)
     (root / "programme_theories").mkdir()
-    (root / "cmo.yaml").write_text("languages: [fi]\n", encoding="utf-8")
+    (root / "cmo.yaml").write_text("languages: [fi]\n" + settings, encoding="utf-8")
     (root / "indicators" / "ref.yaml").write_text(indicators, encoding="utf-8")
     (root / "programme_theories" / "ref.yaml").write_text(theory, encoding="utf-8")
     write_key(root / ".cmo" / "pseudonymisation.key")
@@ -46,13 +46,14 @@ critical_success_factors:
 
 
 def test_mixed_model_matches_lme4_sleepstudy(tmp_path: Path) -> None:
-    """Bates et al., lme4: lmer(Reaction ~ Days + (1 | Subject), sleepstudy), REML.
+    """Bates et al., lme4: lmer(Reaction ~ Days + (1 | Subject), sleepstudy), REML, reached
+    with `covariance: classical` (model-based standard errors).
 
     Published: Days 10.467285959595 (lme4 tests/lmer-1.Rout.save; the balanced design gives
     the random-slope model's fixed effects), SE 0.8042214 (benwhalley/just-enough-r,
     multilevel-models.md, printing summary(m)$coefficients). Each subject is an office.
     """
-    ws = _workspace(tmp_path / "ws", SLEEP_INDICATORS, SLEEP_THEORY)
+    ws = _workspace(tmp_path / "ws", SLEEP_INDICATORS, SLEEP_THEORY, "covariance: classical\n")
     rows = list(csv.DictReader((REFERENCE / "sleepstudy.csv").read_text("utf-8").splitlines()))
     assert len(rows) == 180
     by_subject: dict[str, list[dict[str, str]]] = {}
@@ -76,8 +77,9 @@ def test_mixed_model_matches_lme4_sleepstudy(tmp_path: Path) -> None:
     assert effect.model == "linear mixed model"
     assert effect.estimate == pytest.approx(10.467285959595, rel=1e-6)
     # lme4 prints the standard error to seven significant figures
+    assert effect.se == pytest.approx(0.8042214, rel=1e-6)
     assert effect.ci_high - effect.estimate == pytest.approx(
-        1.959963984540054 * 0.8042214, rel=1e-4
+        1.959963984540054 * 0.8042214, rel=1e-6
     )
     assert test.verdict == "held"
 
@@ -114,7 +116,7 @@ def test_logistic_regression_matches_ucla_binary(tmp_path: Path) -> None:
     """UCLA OARC, "Logit Regression | R Data Analysis Examples":
     glm(admit ~ gre + gpa + factor(rank), family = binomial) gives gpa 0.804038 (SE 0.331819),
     printed to six decimals (shravan-kuchkula/Classification, LogisticRegression.md)."""
-    ws = _workspace(tmp_path / "ws", BINARY_INDICATORS, BINARY_THEORY)
+    ws = _workspace(tmp_path / "ws", BINARY_INDICATORS, BINARY_THEORY, "covariance: classical\n")
     source = REFERENCE / "binary.csv"
     rows = list(csv.DictReader(source.read_text("utf-8").splitlines()))
     assert len(rows) == 400
@@ -138,6 +140,7 @@ def test_logistic_regression_matches_ucla_binary(tmp_path: Path) -> None:
     assert effect.estimate == pytest.approx(0.804038, rel=1e-6)
     se = (effect.ci_high - effect.estimate) / 1.959963984540054
     assert se == pytest.approx(0.331819, rel=2e-6)
+    assert effect.se == pytest.approx(0.331819, rel=2e-6)
     assert effect.p == pytest.approx(0.015388, abs=5e-7)
 
 
@@ -165,14 +168,23 @@ def test_random_intercept_reml_agrees_with_statsmodels_mixedlm() -> None:
     assert ours.sigma2 == pytest.approx(float(theirs.scale), rel=1e-5)
 
 
-@pytest.mark.parametrize("family", ["gaussian", "binomial", "poisson"])
-def test_fixed_effects_models_agree_with_statsmodels(family: str) -> None:
-    """cmo's OLS-HC3 / logistic / Poisson-HC0 against statsmodels' OLS and GLM with the same
-    covariance types, on data with office dummies."""
+@pytest.mark.parametrize(
+    ("family", "covariance"),
+    [
+        ("gaussian", "HC3"),
+        ("gaussian", "classical"),
+        ("binomial", "classical"),
+        ("poisson", "classical"),
+    ],
+)
+def test_fixed_effects_models_agree_with_statsmodels(family: str, covariance: str) -> None:
+    """cmo's OLS / logistic / Poisson fits with office dummies against statsmodels' OLS and
+    GLM with the same covariance: HC3; classical (OLS; logistic with dispersion 1;
+    quasi-Poisson with the Pearson χ² scale and t on n − p df)."""
     import numpy as np
     import statsmodels.api as sm
 
-    from cmo.analysis.models import _fixed, _office_dummies
+    from cmo.analysis.models import _office_dummies, fit_working
 
     rng = np.random.default_rng(11)
     n = 900
@@ -183,14 +195,18 @@ def test_fixed_effects_models_agree_with_statsmodels(family: str) -> None:
     eta = X @ np.r_[0.2, 0.4, -0.3, 0.1, -0.2, 0.3]
     if family == "gaussian":
         y = eta + rng.normal(size=n) * (1 + np.abs(x))
-        ref = sm.OLS(y, X).fit(cov_type="HC3", use_t=True)  # cmo uses t, not z, for OLS
+        ref = sm.OLS(y, X).fit(cov_type="HC3" if covariance == "HC3" else "nonrobust")
     elif family == "binomial":
         y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
-        ref = sm.GLM(y, X, family=sm.families.Binomial()).fit()
+        ref = sm.GLM(y, X, family=sm.families.Binomial()).fit(
+            cov_type="HC3" if covariance == "HC3" else "nonrobust"
+        )
     else:
         y = rng.poisson(np.exp(eta) * rng.gamma(2, 0.5, n)).astype(float)
-        ref = sm.GLM(y, X, family=sm.families.Poisson()).fit(cov_type="HC0")
-    fit = _fixed(family, y, X, 1, 1.0, 4, "test")  # type: ignore[arg-type]
-    assert fit.estimate == pytest.approx(float(ref.params[1]), rel=1e-8)
-    assert fit.se == pytest.approx(float(ref.bse[1]), rel=1e-6)
-    assert fit.p == pytest.approx(float(ref.pvalues[1]), rel=1e-5)
+        ref = sm.GLM(y, X, family=sm.families.Poisson()).fit(scale="X2", use_t=True)
+    model = fit_working(family, y, X, office)  # type: ignore[arg-type]
+    u = model.uncertainty(1, covariance)
+    assert float(model.beta[1]) == pytest.approx(float(ref.params[1]), rel=1e-8)
+    assert u.se == pytest.approx(float(ref.bse[1]), rel=1e-6)
+    if family == "poisson":
+        assert u.df == ref.df_resid

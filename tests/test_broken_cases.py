@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,8 @@ def _actual(case: Path) -> list[dict]:
     return [
         {
             "code": f.code,
-            "file": Path(f.file).resolve().relative_to(case.resolve()).as_posix(),
+            # abspath, not resolve(): a case holds links that lead in a circle
+            "file": Path(os.path.abspath(f.file)).relative_to(case.resolve()).as_posix(),
             "line": f.line,
             "column": f.column,
             "path": f.path,
@@ -49,9 +51,14 @@ def test_case_reports_exactly_the_expected_findings(case: Path) -> None:
     assert _actual(case) == expected["findings"], expected["description"]
 
 
+#: Design warnings only the data can show: demonstrated by `cmo analyse` tests instead
+#: (tests/test_analysis.py: test_design_warnings_from_the_data).
+FROM_DATA = {"A003", "A004"}
+
+
 def test_every_finding_code_is_demonstrated_by_a_case() -> None:
     seen = {f["code"] for case in CASES for f in _expected(case)["findings"]}
-    missing = sorted(set(CODES) - seen)
+    missing = sorted(set(CODES) - seen - FROM_DATA)
     assert not missing, f"no broken case shows {missing}"
 
 

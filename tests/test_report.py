@@ -150,12 +150,18 @@ def test_finnish_report_is_finnish_with_decimal_commas(reports) -> None:
     )
     effects = [row[-2] for row in matrix[1:] if row[-2]]
     assert effects
+    # per-SD differences, or for counts the rate ratio ("tiheyssuhde"), never the log scale
     assert all(
-        re.fullmatch(r"[+−]?\d+,\d\d \[[+−]?\d+,\d\d, [+−]?\d+,\d\d\]", e) for e in effects
+        re.fullmatch(r"(tiheyssuhde |vetosuhde )?[+−]?\d+,\d\d \[[+−]?\d+,\d\d, [+−]?\d+,\d\d\]", e)
+        for e in effects
     ), effects
-    assert "lineaarinen monitasomalli" in html
+    assert any(e.startswith("tiheyssuhde 0,9") for e in effects)
+    assert "lineaarinen malli, toimistojen kiinteät vaikutukset" in html
+    assert "klusterirobusti CR2" in html and "cluster-robust" not in html
+    assert "piti, ja vahvempi tässä kontekstissa kuin muualla" in html
     en = reports["en"][1].read_text("utf-8")
-    assert "What held where" in en and "+0.56" in en
+    assert "What held where" in en and "+0.57" in en
+    assert "held, and stronger in this context than elsewhere" in en
 
 
 def test_report_is_self_contained(reports) -> None:
@@ -286,7 +292,7 @@ def test_estimates_from_fewer_than_k_cases_are_not_shown(small_report) -> None:
         if rows and rows[0][:2] == ["Criterion", "Target"]:
             offices = rows[0][2:-2]
             for row in rows[1:]:
-                cell = row[2 + offices.index("inari")]  # Inari: 3 accepted cases
+                cell = row[2 + [o.lower() for o in offices].index("inari")]  # Inari: 3 accepted cases
                 if "no data" in cell:
                     continue
                 assert "%" not in cell, row
@@ -308,7 +314,7 @@ def test_pooled_estimate_is_hidden_when_an_office_is(small_report) -> None:
         if rows and rows[0][:2] == ["Criterion", "Target"]:
             offices = rows[0][2:-1]
             for row in rows[1:]:
-                inari = row[2 + offices.index("inari")]
+                inari = row[2 + [o.lower() for o in offices].index("inari")]
                 pooled = row[2 + offices.index("all offices")]
                 if "n <5" in inari:
                     assert "%" not in pooled and not re.search(r"\d", pooled), row
@@ -396,3 +402,77 @@ def test_demo_report_in_headless_chromium(reports, tmp_path_factory) -> None:
         browser.close()
     assert pdf.startswith(b"%PDF")
     assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 5
+
+
+def test_reports_are_byte_identical_whatever_the_hash_seed(workspace, tmp_path) -> None:
+    """The same store and theories give the same bytes under different PYTHONHASHSEEDs (the
+    theory diagrams are laid out without any set or dict order)."""
+    import os
+    import subprocess
+    import sys
+
+    pages = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"r{seed}.html"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-m", "cmo", "report", "--lang", "en", "--out", str(out)],
+            cwd=workspace.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        pages.append(out.read_bytes())
+    assert pages[0] == pages[1]
+
+
+def test_theory_diagrams_show_the_evidence(reports) -> None:
+    """Every chain's arrows are drawn by its verdicts: colour, dash pattern and a mark, with a
+    legend, so that they read without colour; no arrowheads stack (each arrow has its own
+    port)."""
+    import re
+
+    html = reports["en"][1].read_text("utf-8")
+    diagrams = re.findall(r'<svg[^>]*class="chart diagram".*?</svg>', html, flags=re.S)
+    assert diagrams
+    for svg in diagrams:
+        assert "✔ held" in svg and "· not supported" in svg  # the legend
+        ends = re.findall(r'<path d="M [^"]* ([\d.]+) ([\d.]+)" fill="none"', svg)
+        assert len(ends) == len(set(ends)), "two arrowheads at the same point"
+    held = [d for d in diagrams if 'stroke="#009E73" stroke-width="2.6"' in d]
+    assert held, "no held mechanism → outcome arrow drawn as held"
+
+
+def test_a_saved_analysis_renders_to_the_same_report(cmo, workspace, tmp_path) -> None:
+    """`cmo report --from result.json` renders a saved analysis without re-running it: the
+    page equals the one rendered from a fresh analysis, byte for byte, and records the
+    analysis it came from. A report in another language than the analysis is refused."""
+    import hashlib
+    import json
+
+    saved = tmp_path / "result.json"
+    run = cmo("analyse", "--format", "json", "--lang", "en", cwd=workspace.root)
+    assert run.exit_code == 0, run.stderr
+    saved.write_text(run.stdout, encoding="utf-8")
+    fresh, again = tmp_path / "fresh.html", tmp_path / "again.html"
+    assert cmo("report", "--lang", "en", "--out", str(fresh), cwd=workspace.root).exit_code == 0
+    done = cmo(
+        "report", "--lang", "en", "--from", str(saved), "--out", str(again), cwd=workspace.root
+    )
+    assert done.exit_code == 0, done.stderr
+    assert fresh.read_bytes() == again.read_bytes()
+    digest = hashlib.sha256(
+        json.dumps(json.loads(run.stdout), sort_keys=True, ensure_ascii=False).encode("utf-8")
+    ).hexdigest()
+    assert f'<meta name="cmo-analysis-sha256" content="{digest}">' in again.read_text("utf-8")
+    other = cmo(
+        "report", "--lang", "fi", "--from", str(saved), "--out", str(again), cwd=workspace.root
+    )
+    assert other.exit_code == 2 and "--lang en" in other.stderr
+    (tmp_path / "bad.json").write_text("{}", encoding="utf-8")
+    bad = cmo(
+        "report", "--from", str(tmp_path / "bad.json"), "--out", str(again), cwd=workspace.root
+    )
+    assert bad.exit_code == 2 and "not an analysis" in bad.stderr

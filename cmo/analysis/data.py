@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 FIRST, LAST = "first", "last"
+#: A "point" asking for the measurement point at which an indicator's latest value was taken.
+LAST_POINT = "last_point"
 #: Which row of a case comes later: the measurement point's order, then the period, the batch
 #: and the row in the source file — so that every choice is deterministic.
 ORDER = "row_key"
@@ -43,6 +45,8 @@ class CaseData:
     frame: pd.DataFrame
     batches: list[Batch]
     alphas: dict[str, tuple[float | None, int]] = field(default_factory=dict)
+    #: Measurement point id → its order (``indicator@last_point`` columns hold orders).
+    point_orders: dict[str, int] = field(default_factory=dict)
 
 
 def _composite_sql(ind: Indicator, indicators: dict[str, Indicator], have: set[str]) -> str:
@@ -83,6 +87,8 @@ def load_cases(
     where = ["1=1", *conditions]
     order_sql = point_order({p.id: p.order for p in points.values()})
     case_needs = sorted(n for n in needs if indicators[n[0]].level is Level.CASE)
+    if "measurement_point" not in have:
+        case_needs = [n for n in case_needs if n[1] != LAST_POINT]
     derived = []
     for ind_id in sorted({n[0] for n in case_needs}):
         ind = indicators[ind_id]
@@ -99,6 +105,9 @@ def load_cases(
             aggs.append(f"arg_min({col}, {ORDER}) FILTER (WHERE {col} IS NOT NULL) AS {name}")
         elif point == LAST:
             aggs.append(f"arg_max({col}, {ORDER}) FILTER (WHERE {col} IS NOT NULL) AS {name}")
+        elif point == LAST_POINT:
+            # the order of the latest value's point: the row key starts with it
+            aggs.append(f"max(mp_order) FILTER (WHERE {col} IS NOT NULL) AS {name}")
         else:
             aggs.append(
                 f"arg_max({col}, {ORDER}) FILTER (WHERE measurement_point = {sql_str(point)} "
@@ -159,7 +168,9 @@ def load_cases(
         batches = [b for b in batches if b.office in offices]
     if periods:
         batches = [b for b in batches if b.period in periods]
-    data = CaseData(frame=frame, batches=batches)
+    data = CaseData(
+        frame=frame, batches=batches, point_orders={p.id: p.order for p in points.values()}
+    )
     for ind in indicators.values():
         if ind.composite is not None and any(n[0] == ind.id for n in needs):
             data.alphas[ind.id] = cronbach_alpha(store, ind, indicators, where, params, have)
@@ -189,18 +200,28 @@ def cronbach_alpha(
         items.append(col)
     total = " + ".join(items)
     complete = " AND ".join(f"{ident(i)} IS NOT NULL" for i in comp.items)
+
+    # exact decimal sums (order-independent, so the result is byte-identical run to run)
+    def sums(c: str) -> str:
+        return f"sum(CAST({c} AS DECIMAL(38, 10))), sum(CAST(({c}) * ({c}) AS DECIMAL(38, 10)))"
+
     sql = (
-        f"SELECT count(*), {', '.join(f'var_samp({c})' for c in items)}, var_samp({total}) "
+        f"SELECT count(*), {', '.join(sums(c) for c in [*items, total])} "
         f"FROM case_observations WHERE {' AND '.join(where)} AND {complete}"
     )
     row = store.con.execute(sql, params).fetchone()
     assert row is not None
     n = int(row[0])
     k = len(items)
-    if n < 2 or not row[-1]:
+    if n < 2:
         return None, n
-    item_vars = sum(float(v) for v in row[1:-1])
-    return k / (k - 1) * (1 - item_vars / float(row[-1])), n
+    values = [float(v) for v in row[1:]]
+    variances = [
+        (values[2 * i + 1] - values[2 * i] ** 2 / n) / (n - 1) for i in range(len(items) + 1)
+    ]
+    if not variances[-1]:
+        return None, n
+    return k / (k - 1) * (1 - sum(variances[:-1]) / variances[-1]), n
 
 
 def numeric_type(ind: Indicator) -> bool:

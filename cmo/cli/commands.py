@@ -352,7 +352,7 @@ def export(
             info["parquet"] = export_parquet(store, parquet, office or [], period or []).to_dict()
     if results is not None:
         from cmo.analysis import analyse as run
-        from cmo.cli.render import analysis_csv
+        from cmo.cli.analysis_view import analysis_csv
 
         result = run(ws, [], offices=office or [], periods=period or [], lang=lang.value)
         header, *rows = list(csv.reader(io.StringIO(analysis_csv(result))))
@@ -432,6 +432,12 @@ def key_show(
     raise typer.Exit(EXIT_OK if status.matches is not False else EXIT_FINDINGS)
 
 
+class Refuters(StrEnum):
+    none = "none"
+    quick = "quick"
+    full = "full"
+
+
 class AnalyseFormat(StrEnum):
     table = "table"
     json = "json"
@@ -450,12 +456,21 @@ def analyse(
     min_cases: int | None = typer.Option(
         None, "--min-cases", min=2, help="Fewest cases for a test (default: cmo.yaml)."
     ),
+    refuters: Refuters = typer.Option(
+        Refuters.quick,
+        "--refuters",
+        help="Try every 'held' against refuters (leave one office out, placebo mechanism, "
+        "negative control): none, quick (199 placebo shuffles) or full (999).",
+    ),
 ) -> None:
     """Test each chain: did the mechanism go with the outcome, in which contexts, with what
     uncertainty; and how each evaluation criterion stands per office and period."""
     from cmo.analysis import analyse as run
-    from cmo.cli.render import analysis_csv, render_analysis
+    from cmo.cli.analysis_view import analysis_csv, render_analysis
+    from cmo.errors import InputError
 
+    if lang is Lang.sv:  # the same languages as the report: cmo's own texts are fi and en
+        raise InputError("the analysis is written in Finnish or English", hint="--lang fi|en")
     ws = _workspace()
     result = run(
         ws,
@@ -464,6 +479,7 @@ def analyse(
         periods=period or [],
         lang=lang.value,
         min_cases=min_cases,
+        refuters=refuters.value,
     )
     if fmt is AnalyseFormat.json:
         print_json(result.to_dict())
@@ -482,6 +498,14 @@ def report(
     lang: Lang = typer.Option(Lang.fi, "--lang", help="Language of the report (fi or en)."),
     office: list[str] | None = typer.Option(None, "--office", help="Only these offices."),
     period: list[str] | None = typer.Option(None, "--period", help="Only these periods."),
+    refuters: Refuters = typer.Option(
+        Refuters.quick, "--refuters", help="Refuters for 'held' verdicts: none, quick or full."
+    ),
+    saved: Path | None = typer.Option(
+        None,
+        "--from",
+        help="Render a saved analysis (cmo analyse --format json) instead of running one.",
+    ),
 ) -> None:
     """Write one self-contained HTML report (no scripts, no network): what held where, the
     theories as diagrams, each chain, the criteria scorecard, data quality and methods."""
@@ -491,8 +515,15 @@ def report(
     if lang is Lang.sv:
         raise InputError("the report is written in Finnish or English", hint="--lang fi|en")
     ws = _workspace()
+    analysis = _saved_analysis(saved) if saved is not None else None
     result = build_report(
-        ws, theories or [], lang=lang.value, offices=office or [], periods=period or []
+        ws,
+        theories or [],
+        lang=lang.value,
+        offices=office or [],
+        periods=period or [],
+        refuters=refuters.value,
+        analysis=analysis,
     )
     result.write(out)
     info = result.to_dict()
@@ -500,9 +531,28 @@ def report(
         f"Wrote {out} ({info['bytes'] / 1024:.0f} kB, {info['seconds']:.1f} s): "
         f"{info['verdicts']['held']} held, {info['verdicts']['not supported']} not supported, "
         f"{info['verdicts']['contradicted']} contradicted, "
-        f"{info['verdicts']['insufficient data']} with insufficient data.",
+        f"{info['verdicts']['too little data']} with too little data.",
         markup=False,
     )
+
+
+def _saved_analysis(path: Path) -> Any:
+    """An analysis saved with `cmo analyse --format json`, or a clear error."""
+    import json
+
+    from cmo.analysis import AnalysisResult
+    from cmo.errors import InputError
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return AnalysisResult.from_dict(data)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror})") from None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise InputError(
+            f"{path}: not an analysis saved by 'cmo analyse --format json'",
+            hint="save one with: cmo analyse --format json > result.json",
+        ) from None
 
 
 def register(app: typer.Typer) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,20 +14,23 @@ from markupsafe import Markup
 
 from cmo import __version__
 from cmo.analysis import AnalysisResult, analyse
-from cmo.report.charts import ForestRow, forest, reset_ids, theory_diagram
-from cmo.report.disclosure import Rule, suppress_table
+from cmo.errors import InputError
+from cmo.report.charts import ForestRow, forest, next_id, reset_ids
+from cmo.report.diagram import Evidence, theory_diagram
+from cmo.report.disclosure import Rule
 from cmo.report.i18n import Texts, catalogue
+from cmo.report.quality import quality as quality_section
 from cmo.store import open_store
-from cmo.store.sql import ident, scope
 from cmo.theory import validate
 from cmo.theory.graph import theory_graph
 from cmo.workspace import Workspace
 
+#: Mark and style of each verdict class; the words come from the catalogue (verdict_<code>).
 VERDICT_KEYS = {
     "held": ("verdict_held", "✔", "held"),
     "not supported": ("verdict_not_supported", "·", "not-supported"),
     "contradicted": ("verdict_contradicted", "✖", "contradicted"),
-    "insufficient data": ("verdict_insufficient", "?", "insufficient"),
+    "too little data": ("verdict_too_little_data", "?", "insufficient"),
 }
 STATUS_KEYS = {
     "met": ("status_met", "✔", "met"),
@@ -69,6 +74,8 @@ class Report:
     seconds: float
     analysis: AnalysisResult
     sections: list[str] = field(default_factory=list)
+    #: SHA-256 of the analysis the report shows (its canonical JSON).
+    analysis_sha256: str = ""
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,6 +88,7 @@ class Report:
             "seconds": round(self.seconds, 3),
             "sections": self.sections,
             "verdicts": self.analysis.verdict_counts(),
+            "analysis_sha256": self.analysis_sha256,
         }
 
 
@@ -91,20 +99,47 @@ def build_report(
     lang: str = "fi",
     offices: Sequence[str] = (),
     periods: Sequence[str] = (),
+    refuters: str = "quick",
+    analysis: AnalysisResult | None = None,
 ) -> Report:
+    """Render the report; ``analysis`` renders a saved analysis (``cmo analyse --format
+    json``, read with :meth:`AnalysisResult.from_dict`) instead of running one."""
     started = time.perf_counter()
     reset_ids()
     t = Texts(lang)
     rule = Rule(ws.settings.disclosure_threshold)
-    result = analyse(ws, theories, offices=offices, periods=periods, lang=lang)
+    if analysis is None:
+        result = analyse(
+            ws, theories, offices=offices, periods=periods, lang=lang, refuters=refuters
+        )
+    else:
+        if analysis.language != lang:
+            raise InputError(
+                f"the saved analysis is in '{analysis.language}' and its labels with it",
+                hint=f"render it with --lang {analysis.language}, or run "
+                f"'cmo analyse --lang {lang} --format json' again",
+            )
+        result = analysis
+        offices = result.settings.get("offices", [])
+        periods = result.settings.get("periods", [])
+    digest = hashlib.sha256(
+        json.dumps(result.to_dict(), sort_keys=True, ensure_ascii=False).encode("utf-8")
+    ).hexdigest()
     validation = validate(workspace=ws.root)
     chosen = [th for th in validation.theories if th.id in result.provenance["theories"]]
     # office-level figures describe offices, not people: shown whatever their n
     office_level = {
         i.id for f in validation.indicator_files for i in f.indicators if i.level.value == "office"
     }
+    # indicators whose values are proportions (range 0–1): shown as percentages
+    proportions = {
+        i.id
+        for f in validation.indicator_files
+        for i in f.indicators
+        if i.range is not None and i.range.min == 0 and i.range.max == 1
+    }
     with open_store(ws.store_path, read_only=True) as store:
-        quality = _quality(store, result, rule, t, validation, offices, periods)
+        quality = quality_section(store, result, rule, t, validation, offices, periods)
     context = {
         "t": t,
         "lang": lang,
@@ -113,10 +148,15 @@ def build_report(
         "rule": rule,
         "version": __version__,
         "summary": _summary(result, t),
+        "facts": _facts(result, t, rule),
+        "analysis_sha256": digest,
+        # CSS strings: the name is stripped of quotes, backslashes and angle brackets
+        "css_header": Markup(_css_string(f"{t('title')} — {ws.settings.name}")),
+        "css_page": Markup(t("page_css")),
         "matrix": _matrix(result, t, rule),
-        "theories": [_theory(validation, th, t, lang) for th in chosen],
-        "chains": [_chain(c, t, rule) for c in result.chains],
-        "scorecard": _scorecard(result, chosen, t, rule, lang, office_level),
+        "theories": [_theory(validation, th, t, lang, result) for th in chosen],
+        "chains": [_chain(c, t, rule, result.office_names) for c in result.chains],
+        "scorecard": _scorecard(result, chosen, t, rule, lang, office_level, proportions),
         "quality": quality,
         "methods": _methods(result, t),
         "rameses": _rameses(t),
@@ -129,6 +169,7 @@ def build_report(
         seconds=time.perf_counter() - started,
         analysis=result,
         sections=sections,
+        analysis_sha256=digest,
     )
 
 
@@ -146,15 +187,64 @@ def _render(context: dict[str, Any]) -> str:
 
 
 def _effect_text(effect: Any, t: Texts) -> str:
+    """An effect per SD of the mechanism with its interval, on the outcome's own scale: a
+    difference for scores and changes, an odds or rate ratio for yes/no and count outcomes
+    (never the log scale beside differences)."""
     if effect is None:
         return ""
     est, low, high = effect.per_sd
+    if effect.scale in ("log odds", "log rate"):
+        import math
+
+        name = t("ratio_odds_short" if effect.scale == "log odds" else "ratio_rate_short")
+        e, lo, hi = (math.exp(v) for v in (est, low, high))
+        return f"{name} {t.number(e)} [{t.number(lo)}, {t.number(hi)}]"
     return f"{t.signed(est)} [{t.signed(low)}, {t.signed(high)}]"
 
 
-def _verdict(verdict: str, t: Texts) -> dict[str, str]:
-    key, mark, css = VERDICT_KEYS[verdict]
-    return {"word": t(key), "mark": mark, "css": css}
+def _verdict(test: Any, t: Texts) -> dict[str, str]:
+    _, mark, css = VERDICT_KEYS[test.verdict_class]
+    return {"word": t(f"verdict_{test.verdict}"), "mark": mark, "css": css}
+
+
+def _p(p: float | None, t: Texts) -> str:
+    if p is None:
+        return ""
+    return t.number(p, 3) if p >= 0.001 else f"< {t.number(0.001, 3)}"
+
+
+def _refutation(test: Any, t: Texts, names: dict[str, str] | None = None) -> dict[str, Any] | None:
+    """What the refuters made of a held test, in the report's language."""
+    ref = test.refutation
+    if ref is None:
+        return None
+    lines = []
+    for check in ref.checks:
+        kind = {
+            "leave one office out": "loo",
+            "placebo mechanism": "placebo",
+            "negative-control outcome": "nc",
+        }[check["refuter"]]
+        state = {True: "passed", False: "failed", None: "not_tried"}[check["passed"]]
+        lines.append(
+            t(
+                f"refuter_{kind}_{state}",
+                office=(names or {}).get(check.get("without", ""), check.get("without", "")),
+                p=_p(check.get("p"), t),
+                n=check.get("permutations", ""),
+                outcome=check.get("outcome_label") or check.get("outcome", ""),
+            )
+        )
+    return {"status": t(f"refuted_{ref.status.replace(' ', '_')}"), "lines": lines}
+
+
+def _reason(effect: Any, t: Texts) -> str:
+    """Why this model and this uncertainty, in the report's language."""
+    if effect.covariance == "CR2":
+        return t("reason_cr2", offices=effect.n_offices, df=t.number(effect.df, 1))
+    if effect.covariance == "HC3":
+        return t("reason_hc3")
+    return _phrases(effect.reason, t) if t.lang == "en" else t("reason_classical")
 
 
 _PHRASES = (
@@ -196,13 +286,8 @@ def _count(n: int, rule: Rule, t: Texts) -> str:
 
 
 def _summary(result: AnalysisResult, t: Texts) -> dict[str, Any]:
+    """The answer in plain words: the counts, then what each chain shows."""
     counts = result.verdict_counts()
-    held = [
-        (c.label, tt.label if tt.context not in ("elsewhere", "everywhere") else t(tt.context))
-        for c in result.chains
-        for tt in c.tests
-        if tt.verdict == "held"
-    ]
     return {
         "lead": t(
             "summary_lead",
@@ -210,10 +295,35 @@ def _summary(result: AnalysisResult, t: Texts) -> dict[str, Any]:
             held=counts["held"],
             not_supported=counts["not supported"],
             contradicted=counts["contradicted"],
-            insufficient=counts["insufficient data"],
+            insufficient=counts["too little data"],
         ),
-        "held": held,
+        "chains": [(c.label, t(f"summary_{c.summary}")) for c in result.chains],
+        "any_held": counts["held"] > 0,
     }
+
+
+def _facts(result: AnalysisResult, t: Texts, rule: Rule) -> str:
+    """Page one's facts: the periods, the date of the data, offices and clients."""
+    prov = result.provenance
+    periods = prov.get("periods", [])
+    span = periods[0] if len(periods) == 1 else f"{periods[0]}–{periods[-1]}" if periods else "–"
+    date = prov.get("collected_until") or "–"
+    if date != "–" and t.lang == "fi":
+        year, month, day = date.split("-")
+        date = f"{int(day)}.{int(month)}.{year}"
+    return t(
+        "facts",
+        periods=span,
+        date=date,
+        offices=t.integer(len(prov.get("offices", []))),
+        clients=_count(int(prov.get("cases", 0)), rule, t),
+    )
+
+
+def _css_string(text: str) -> str:
+    """Text as a CSS string literal (for the printed running header)."""
+    safe = "".join(c if c.isprintable() and c not in '"\\<>' else " " for c in text)
+    return f'"{safe}"'
 
 
 def _context_label(test: Any, t: Texts) -> str:
@@ -232,7 +342,8 @@ def _matrix(result: AnalysisResult, t: Texts, rule: Rule) -> list[dict[str, Any]
                     "first": i == 0,
                     "span": len(chain.tests),
                     "context": _context_label(test, t),
-                    "verdict": _verdict(test.verdict, t),
+                    "verdict": _verdict(test, t),
+                    "refutation": _refutation(test, t, result.office_names),
                     "effect": _effect_text(test.effect, t) if show else "",
                     "n": _count(test.n, rule, t),
                 }
@@ -240,15 +351,50 @@ def _matrix(result: AnalysisResult, t: Texts, rule: Rule) -> list[dict[str, Any]
     return rows
 
 
-def _theory(validation: Any, theory: Any, t: Texts, lang: str) -> dict[str, Any]:
+def _evidence(result: AnalysisResult, theory_id: str, t: Texts) -> dict[tuple[str, str], Evidence]:
+    """What the data said about each arrow of a theory's diagram: a chain's mechanism →
+    outcome arrow by the chain's summary, its context arrows by the test in that context."""
+    out: dict[tuple[str, str], Evidence] = {}
+    for chain in result.chains:
+        if chain.theory != theory_id:
+            continue
+        classes = {x.verdict_class for x in chain.tests}
+        cls = next(
+            (c for c in ("held", "contradicted", "not supported") if c in classes),
+            "too little data",
+        )
+        out[(chain.chain, "produces")] = Evidence(cls, t(f"summary_{chain.summary}"))
+        for test in chain.tests:
+            out[(chain.chain, f"context:{test.context}")] = Evidence(
+                test.verdict_class, t(f"verdict_{test.verdict}")
+            )
+    return out
+
+
+def _theory(
+    validation: Any, theory: Any, t: Texts, lang: str, result: AnalysisResult
+) -> dict[str, Any]:
     graph = theory_graph(validation, theory, lang)
-    headings = {k: t(f"{k}s") for k in ("context", "intervention", "mechanism", "outcome")}
+    headings = {
+        "context": f"{t('contexts')} · {t('interventions')}",
+        "mechanism": t("mechanisms"),
+        "outcome": t("outcomes"),
+    }
+    legend = {
+        "held": t("verdict_held"),
+        "not supported": t("verdict_not_supported"),
+        "contradicted": t("verdict_contradicted"),
+        "too little data": t("verdict_too_little_data"),
+    }
     diagram = (
         theory_diagram(
             graph,
             t("theory_diagram", theory=theory.title.get(lang)),
             t("theory_diagram_desc"),
             headings,
+            _evidence(result, theory.id, t),
+            legend,
+            next_id(),
         )
         if graph.number_of_nodes()
         else Markup("")
@@ -261,29 +407,27 @@ def _theory(validation: Any, theory: Any, t: Texts, lang: str) -> dict[str, Any]
     }
 
 
-def _chain(chain: Any, t: Texts, rule: Rule) -> dict[str, Any]:
+def _chain(chain: Any, t: Texts, rule: Rule, names: dict[str, str]) -> dict[str, Any]:
     def rows(tests: list[Any], with_n: bool = True) -> list[ForestRow]:
         """Forest rows. By office, no n is shown: offices' n would add up to the context's
         n, so a hidden office's n could be worked out."""
         out = []
         for test in tests:
-            label = _context_label(test, t)
+            label = names.get(test.context, _context_label(test, t))
+            n = _count(test.n, rule, t) if with_n else ""
             if test.effect is None or not rule.enough(test.n):
-                note = t(VERDICT_KEYS["insufficient data"][0])
-                if with_n:
-                    note += f" (n {_count(test.n, rule, t)})"
-                out.append(ForestRow(label, None, None, None, test.verdict, note=note))
+                note = t(VERDICT_KEYS["too little data"][0])
+                out.append(ForestRow(label, None, None, None, test.verdict_class, note, n))
             else:
                 est, low, high = test.effect.per_sd
-                shown = f"{label} (n {_count(test.n, rule, t)})" if with_n else label
-                out.append(ForestRow(shown, est, low, high, test.verdict))
+                out.append(ForestRow(label, est, low, high, test.verdict_class, n=n))
         return out
 
     models = [
         {
             "context": _context_label(x, t),
             "model": _phrases(x.effect.model, t),
-            "reason": _phrases(x.effect.reason, t),
+            "reason": _reason(x.effect, t),
             "notes": _phrases("; ".join(x.effect.notes), t),
         }
         for x in chain.tests
@@ -295,6 +439,7 @@ def _chain(chain: Any, t: Texts, rule: Rule) -> dict[str, Any]:
             "interaction_row",
             context=labels.get(i.context, i.context),
             effect=_effect_text(i.effect, t),
+            difference=t(f"difference_{i.difference.replace(' ', '_')}"),
         )
         for i in chain.interactions
         if i.effect is not None
@@ -314,18 +459,28 @@ def _chain(chain: Any, t: Texts, rule: Rule) -> dict[str, Any]:
                 )
             )
     excluded = sum(sum(x.excluded.values()) for x in chain.tests)
+    scale = {"binomial": "log odds", "poisson": "log rate"}.get(chain.family, "difference")
     return {
         "id": f"{chain.theory}-{chain.chain}",
         "label": chain.label,
         "direction": t("declared_direction", direction=t(f"direction_{chain.direction}")),
-        "forest_contexts": forest(rows(chain.tests), t("forest_contexts"), t("forest_desc"), t),
+        "forest_contexts": forest(
+            rows(chain.tests), t("forest_contexts"), t("forest_desc"), t, scale
+        ),
         "forest_offices": forest(
-            rows(chain.by_office, with_n=False), t("forest_offices"), t("forest_desc"), t
+            rows(chain.by_office, with_n=False), t("forest_offices"), t("forest_desc"), t, scale
         ),
         "models": models,
         "interactions": interactions,
         "mediation": mediation,
         "log_scale": chain.family != "gaussian",
+        "summary": t(f"summary_{chain.summary}"),
+        "refutations": [
+            {"context": _context_label(x, t), **r}
+            for x in chain.tests
+            if (r := _refutation(x, t, names)) is not None
+        ],
+        "warnings": sorted({f"{w.code}: {t(f'warning_{w.code}')}" for w in chain.warnings}),
         "excluded": _count(excluded, rule, t) if excluded else "",
     }
 
@@ -337,6 +492,7 @@ def _scorecard(
     rule: Rule,
     lang: str,
     office_level: set[str],
+    proportions: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> dict[str, Any]:
     offices = sorted({c.office for cr in result.criteria for c in cr.cells} - {"all"})
     by_id = {(c.theory, c.criterion): c for c in result.criteria}
@@ -354,25 +510,44 @@ def _scorecard(
                     if crit is None:
                         continue
                     rows.append(
-                        _criterion_row(crit, offices, t, rule, crit.indicator in office_level)
+                        _criterion_row(
+                            crit,
+                            offices,
+                            t,
+                            rule,
+                            crit.indicator in office_level,
+                            crit.indicator in proportions,
+                        )
                     )
                 factors.append({"label": csf.label.get(lang), "rows": rows})
         if factors:
             perspectives.append({"label": t(f"perspective_{perspective}"), "factors": factors})
-    return {"offices": offices, "perspectives": perspectives}
+    return {
+        "offices": [result.office_names.get(o, o) for o in offices],
+        "perspectives": perspectives,
+    }
 
 
 def _criterion_row(
-    crit: Any, offices: list[str], t: Texts, rule: Rule, office_level: bool
+    crit: Any,
+    offices: list[str],
+    t: Texts,
+    rule: Rule,
+    office_level: bool,
+    proportion: bool = False,
 ) -> dict[str, Any]:
     latest: dict[str, Any] = {}
     for cell in crit.cells:
         if cell.office not in latest or cell.period > latest[cell.office].period:
             latest[cell.office] = cell
-    share = crit.statistic == "share"
+    # one scale per column: shares (and indicators that are proportions) as percentages;
+    # other values with the decimals their size needs — the target formatted like them
+    share = crit.statistic == "share" or (proportion and crit.statistic == "mean")
 
     def fmt(v: float | None) -> str:
-        return t.percent(v) if share else t.number(v)
+        if share:
+            return t.percent(v)
+        return t.number(v, 1 if v is not None and abs(v) >= 10 else 2)
 
     # The pooled estimate minus the shown offices would reveal a hidden office: when any
     # office's estimate is hidden, the pooled one is hidden too.
@@ -416,140 +591,6 @@ def _criterion_row(
         trend, "trend_one"
     )
     return {"label": crit.label, "target": target, "cells": cells, "trend": t(trend_key)}
-
-
-def _quality(
-    store: Any,
-    result: AnalysisResult,
-    rule: Rule,
-    t: Texts,
-    validation: Any,
-    offices: Sequence[str],
-    periods: Sequence[str],
-) -> dict[str, Any]:
-    """Batches, quarantine by reason and office, missingness — with disclosure control that
-    also holds across the tables (a hidden count must not be a difference of shown ones)."""
-    indicators = {i.id: i for f in validation.indicator_files for i in f.indicators}
-    batches = [
-        b
-        for b in store.batches()
-        if (not offices or b.office in offices) and (not periods or b.period in periods)
-    ]
-    batch_rows = []
-    guarded: set[str] = set()  # offices with a hidden batch count
-    for b in batches:
-        small = [rule.small(v) for v in (b.rows_in, b.rows_accepted, b.rows_quarantined)]
-        if small[0]:
-            shown = [rule.label(), "·", "·"]
-        elif small[1] or small[2]:
-            # rows in = accepted + quarantined: hiding one part means hiding the other too
-            shown = [t.integer(b.rows_in), "·", "·"]
-        else:
-            shown = [
-                t.integer(b.rows_in),
-                t.integer(b.rows_accepted),
-                t.integer(b.rows_quarantined),
-            ]
-        if any(small):
-            guarded.add(b.office)
-        batch_rows.append(
-            {
-                "office": b.office,
-                "period": b.period,
-                "level": b.level,
-                "rows_in": shown[0],
-                "accepted": shown[1],
-                "quarantined": shown[2],
-            }
-        )
-    reasons: dict[str, dict[str, int]] = {}
-    office_names = sorted({b.office for b in batches})
-    for b in batches:
-        for reason, _column, count in store.quarantine_reasons(b.batch_id):
-            reasons.setdefault(reason, {}).setdefault(b.office, 0)
-            reasons[reason][b.office] += count
-    names = sorted(reasons)
-    cells = [[reasons[r].get(o, 0) for o in office_names] for r in names]
-    hidden = suppress_table(cells, rule) if cells else None
-    # An office with a hidden batch count: its whole column is hidden, and no totals are
-    # shown, so that nothing can be worked out against the batch table.
-    columns_hidden = {j for j, o in enumerate(office_names) if o in guarded}
-    totals = not columns_hidden
-    table = []
-    for i, reason in enumerate(names):
-        row = []
-        for j, _office in enumerate(office_names):
-            v = cells[i][j]
-            if (j in columns_hidden and v) or (hidden and hidden.cells[i][j] and not rule.small(v)):
-                row.append("·")
-            else:
-                row.append(_count(v, rule, t))
-        total = sum(cells[i])
-        shown_total = (
-            "·"
-            if (hidden and hidden.row_totals[i] and not rule.small(total))
-            else _count(total, rule, t)
-        )
-        table.append({"reason": reason, "cells": row, "total": shown_total})
-    col_totals = []
-    for j in range(len(office_names)):
-        total = sum(cells[i][j] for i in range(len(names)))
-        col_totals.append(
-            "·"
-            if hidden and hidden.col_totals[j] and not rule.small(total)
-            else _count(total, rule, t)
-        )
-    grand = sum(sum(r) for r in cells)
-    missing = _missingness(store, indicators, rule, t, offices, periods)
-    return {
-        "batches": batch_rows,
-        "offices": office_names,
-        "reasons": table,
-        "reason_totals": col_totals,
-        "totals": totals,
-        "grand_total": "·"
-        if hidden and hidden.grand_total and not rule.small(grand)
-        else _count(grand, rule, t),
-        "missing": missing,
-    }
-
-
-def _missingness(
-    store: Any,
-    indicators: dict[str, Any],
-    rule: Rule,
-    t: Texts,
-    offices: Sequence[str],
-    periods: Sequence[str],
-) -> list[dict[str, str]]:
-    """The share of case rows missing each indicator (shares only: a count of rows could be
-    set against the batch table)."""
-    cols = store.columns("case_observations")
-    present = [i for i in sorted(indicators) if i in cols]
-    if not present:
-        return []
-    conditions, params = scope(offices, periods)
-    where = ["1=1", *conditions]
-    sql = (
-        "SELECT count(*), "
-        + ", ".join(f"count({ident(i)})" for i in present)
-        + f" FROM case_observations WHERE {' AND '.join(where)}"
-    )
-    row = store.con.execute(sql, params).fetchone()
-    total = int(row[0])
-    if not rule.enough(total):
-        return []
-    out = []
-    for ind_id, filled in zip(present, row[1:], strict=True):
-        missing = (total - int(filled)) / total
-        out.append(
-            {
-                "indicator": indicators[ind_id].label.get(t.lang),
-                "id": ind_id,
-                "missing": t.percent(missing, 0),
-            }
-        )
-    return out
 
 
 def _methods(result: AnalysisResult, t: Texts) -> dict[str, Any]:

@@ -54,8 +54,27 @@ class Settings(BaseModel):
     min_cases: int = Field(
         30,
         ge=2,
-        description="Fewest cases for a chain test; fewer gives 'insufficient data'. At least "
+        description="Fewest cases for a chain test; fewer gives 'too little data'. At least "
         "`disclosure_threshold`.",
+    )
+    min_offices: int = Field(
+        3,
+        ge=2,
+        description="Fewest offices for a chain test or a context comparison with the "
+        "office-clustered covariance; fewer gives 'too little data' (too few offices).",
+    )
+    covariance: Literal["CR2", "HC3", "classical"] = Field(
+        "CR2",
+        description="How uncertainty is computed: `CR2` (default) is cluster-robust by office "
+        "with Satterthwaite degrees of freedom, valid when the mechanism's effect differs "
+        "between offices; `HC3` and `classical` treat cases as independent, for reproducing "
+        "textbook tables (docs/analysis.md).",
+    )
+    criteria_offices: Literal["population", "sample"] = Field(
+        "population",
+        description="What an 'all offices' criterion interval estimates: `population` (these "
+        "offices are the population; stratified by office) or `sample` (the offices are a "
+        "sample of offices; clustered by office, t on offices − 1 df).",
     )
     quarantine_limit: float = Field(
         0.2,
