@@ -292,7 +292,8 @@ def test_estimates_from_fewer_than_k_cases_are_not_shown(small_report) -> None:
         if rows and rows[0][:2] == ["Criterion", "Target"]:
             offices = rows[0][2:-2]
             for row in rows[1:]:
-                cell = row[2 + [o.lower() for o in offices].index("inari")]  # Inari: 3 accepted cases
+                # Inari: 3 accepted cases
+                cell = row[2 + [o.lower() for o in offices].index("inari")]
                 if "no data" in cell:
                     continue
                 assert "%" not in cell, row

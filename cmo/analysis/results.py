@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cmo import __version__
+from cmo.results import Tabular
 
 # -- verdicts --------------------------------------------------------------------------------
 HELD = "held"
@@ -420,8 +421,25 @@ class FactorResult:
 
 
 @dataclass
-class AnalysisResult:
-    """Everything ``cmo analyse`` found, and what it was computed from."""
+class AnalysisResult(Tabular):
+    """Everything ``cmo analyse`` found, and what it was computed from. As a table
+    (``to_frame()``, a notebook's view): one row per chain and context."""
+
+    columns = (
+        "theory",
+        "chain",
+        "context",
+        "verdict",
+        "refuters",
+        "n",
+        "offices",
+        "effect_per_sd",
+        "ci_low",
+        "ci_high",
+        "scale",
+        "df",
+        "q",
+    )
 
     chains: list[ChainResult]
     criteria: list[CriterionResult]
@@ -432,6 +450,38 @@ class AnalysisResult:
     language: str = "fi"
     #: Office id → the name to show (municipality, or name, from cmo.yaml).
     office_names: dict[str, str] = field(default_factory=dict)
+
+    def rows(self) -> list[dict[str, Any]]:
+        out = []
+        for chain in self.chains:
+            for test in chain.tests:
+                e = test.effect
+                out.append(
+                    {
+                        "theory": chain.theory,
+                        "chain": chain.chain,
+                        "context": test.label,
+                        "verdict": test.verdict_text,
+                        "refuters": test.refutation.status if test.refutation else None,
+                        "n": test.n,
+                        "offices": test.n_offices,
+                        "effect_per_sd": num(e.per_sd[0]) if e else None,
+                        "ci_low": num(e.per_sd[1]) if e else None,
+                        "ci_high": num(e.per_sd[2]) if e else None,
+                        "scale": e.scale if e else None,
+                        "df": num(e.df) if e else None,
+                        "q": num(e.q) if e else None,
+                    }
+                )
+        return out
+
+    def caption(self) -> str:
+        counts = self.verdict_counts()
+        return (
+            f"{counts['held']} held, {counts['not supported']} not supported, "
+            f"{counts['contradicted']} contradicted, {counts['too little data']} with too little "
+            f"data (uncertainty: {self.settings.get('covariance', 'CR2')} by office)"
+        )
 
     def verdict_counts(self) -> dict[str, int]:
         """Tests by verdict class: held, not supported, contradicted, too little data."""

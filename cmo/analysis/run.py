@@ -212,7 +212,7 @@ def _provenance(
     from importlib.metadata import PackageNotFoundError, version
 
     libraries: dict[str, str | None] = {}
-    for lib in ("statsmodels", "numpy", "scipy", "pandas", "duckdb"):
+    for lib in ("numpy", "scipy", "pandas", "duckdb"):
         try:
             libraries[lib] = version(lib)
         except PackageNotFoundError:  # pragma: no cover
