@@ -183,7 +183,7 @@ class CollectResult(Tabular):
         """One row per export file: what it was and what became of its rows."""
         return [
             {
-                "office": self.office,
+                "office": self.office or ", ".join(sorted({b.office for b in f.batches})),
                 "source": f.source,
                 "format": f.format,
                 "level": f.level,
@@ -197,8 +197,11 @@ class CollectResult(Tabular):
 
     def caption(self) -> str:
         what = "dry run" if self.dry_run else "collected"
+        if not self.ok:
+            what = "nothing stored (too much quarantined)"
+        office = self.office or ", ".join(sorted({b.office for f in self.files for b in f.batches}))
         return (
-            f"{self.office}: {what}, {self.rows_in} rows in, {self.rows_accepted} accepted, "
+            f"{office}: {what}, {self.rows_in} rows in, {self.rows_accepted} accepted, "
             f"{self.rows_quarantined} quarantined"
         )
 
