@@ -521,3 +521,17 @@ def test_a_tiny_ods_that_repeats_a_filled_cell_millions_of_times_exit_2(cmo, ws,
     assert (tmp_path / "r.ods").stat().st_size < 5000
     run = cmo("collect", "--office", "kemi", "--dry-run", str(tmp_path / "r.ods"), cwd=ws.root)
     assert run.exit_code == 2 and "filled cells" in run.stderr
+
+
+def test_an_unlabelled_totals_row_is_recognised_by_its_sums(ws, tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "s.csv",
+        f"{HEADER}\nS-1;T1;2026H1;alku;4;5;5;10\nS-2;T1;2026H1;alku;5;5;5;32\n"
+        ";;2026H1;;9;10;10;42\n;T1;2026H1;alku;3;5;5;7\n",  # a sum row; then a row missing its id
+    )
+    (f,) = collect(ws, "kemi", [path], accept_quarantine=True).files
+    assert (f.rows_in, f.rows_accepted, f.rows_quarantined) == (4, 2, 2)
+    assert sorted((r.reason, r.rows) for r in f.reasons) == [
+        ("missing_id", [5]),
+        ("totals_row", [4]),
+    ]

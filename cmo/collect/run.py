@@ -26,6 +26,7 @@ from cmo.collect.normalise import (
     date_sql,
     hetu_sql,
     norm_sql,
+    number_sql,
     point_sql,
     register_functions,
     value_sql,
@@ -777,8 +778,60 @@ def _prepare(
             con.execute("RESET VARIABLE cmo_ipad")
             con.execute("RESET VARIABLE cmo_opad")
     prepared.report = report
+    _sum_totals(con, prepared, fw)
     _summarise(con, prepared, source)
     return prepared
+
+
+def _sum_totals(con: duckdb.DuckDBPyConnection, prep: _Prepared, fw: _Framework) -> None:
+    """A row without an identifier whose numbers are the sums of their columns over the
+    accepted rows (every column with two or more values and a sum other than zero that the row
+    has a number in, at least one) is a totals row without a label: it is quarantined as
+    ``totals_row`` (instead of ``missing_id``)."""
+    id_reason = {"case": "case_key__reason", "worker": "worker_key__reason"}.get(prep.level)
+    if id_reason is None:
+        return
+    have = {d[0] for d in con.execute(f"SELECT * FROM {prep.table} LIMIT 0").description}
+    if id_reason not in have or "total__reason" not in have:
+        return
+    numeric = [
+        (val, val.replace("_val", "__text"))
+        for ind, val in prep.columns.items()
+        if SQL_TYPES[fw.indicators[ind].type] in ("SMALLINT", "BIGINT", "DOUBLE")
+        and val.replace("_val", "__text") in have
+    ]
+    if not numeric:
+        return
+    t = prep.table
+    sums = ", ".join(
+        f"sum({ident(v)}) AS {ident('s_' + v)}, count({ident(v)}) AS {ident('n_' + v)}"
+        for v, _ in numeric
+    )
+    row = con.execute(
+        f"SELECT count(*) FROM {t} WHERE {ident(id_reason)} = 'missing_id'"
+    ).fetchone()
+    if not row or not row[0]:
+        return
+    candidates, matches = [], []
+    for v, x in numeric:
+        total, n, number = f"s.{ident('s_' + v)}", f"s.{ident('n_' + v)}", number_sql(ident(x))
+        candidate = f"({n} >= 2 AND {total} <> 0 AND {number} IS NOT NULL)"
+        candidates.append(f"coalesce({candidate}, false)::INTEGER")
+        matches.append(
+            f"coalesce({candidate} AND abs({number} - {total}) <= "
+            f"1e-9 * greatest(1, abs({total})), false)::INTEGER"
+        )
+    # every column that could be a sum is one, and there is at least one
+    tests = (
+        f"({' + '.join(candidates)}) >= 1 AND ({' + '.join(candidates)}) = ({' + '.join(matches)})"
+    )
+    others = [c for c, _h, _i in prep.reason_columns if c != "total__reason" and c in have]
+    nulls = ", ".join(f"{ident(c)} = NULL" for c in others)
+    con.execute(
+        f"UPDATE {t} SET total__reason = 'totals_row'{', ' + nulls if nulls else ''} "
+        f"FROM (SELECT {sums} FROM {t} WHERE NOT quarantined HAVING count(*) >= 2) s "
+        f"WHERE {t}.{ident(id_reason)} = 'missing_id' AND ({tests})"
+    )
 
 
 def _set_key(con: duckdb.DuckDBPyConnection, key: PseudonymKey) -> None:
