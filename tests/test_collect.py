@@ -180,7 +180,7 @@ def test_identity_code_in_a_value_column_is_quarantined_redacted(ws, tmp_path: P
         f"{HEADER};Huomiot\nF-1;T1;2026H1;alku;131052-308T;5;5;10;\n"
         "F-2;T1;2026H1;alku;4;5;5;10;asiakas 010594Y9021 soitti\n",
     )
-    result = collect(ws, "kemi", [path])
+    result = collect(ws, "kemi", [path], accept_quarantine=True)  # no row is accepted
     (f,) = result.files
     assert f.identity_codes_found == 2
     assert _reasons(result) == {
@@ -294,7 +294,7 @@ def test_mapping_file_maps_odd_headers_and_values(ws, tmp_path: Path) -> None:
     ("content", "args", "message"),
     [
         ("Nimi;Osallisuus\nx;4\n", {}, "no identifier column"),
-        (f"{HEADER}\n", {"period": "2026H1"}, "has a period column"),
+        (f"{HEADER}\nA-1;T1;2026H1;alku;4;5;5;10\n", {"period": "2026H1"}, "has a period column"),
         ("Asiakasnumero;Osallisuus\nx;4\n", {}, "which period is this"),
     ],
 )

@@ -153,7 +153,12 @@ def _workspace() -> Any:
             "not inside a cmo workspace (no cmo.yaml here or above)",
             hint="cd into the workspace, or create one with 'cmo init DIR'",
         )
-    return load_workspace(root)
+    ws = load_workspace(root)
+    # Before anything else: remove what killed cmo processes left in the scratch folder.
+    from cmo.store.scratch import sweep
+
+    sweep(ws.store_path.parent / "tmp")
+    return ws
 
 
 @user_errors
@@ -161,7 +166,12 @@ def collect(
     files: list[Path] = typer.Argument(
         ..., help="Export files (xlsx, ods, csv).", show_default=False
     ),
-    office: str = typer.Option(..., "--office", help="The office the exports come from."),
+    office: str | None = typer.Option(
+        None,
+        "--office",
+        help="The office the exports come from (leave out for a file with an office column: "
+        "its rows are split into batches per office).",
+    ),
     period: str | None = typer.Option(
         None, "--period", help="Period of the data (when the file has no period column)."
     ),
@@ -172,14 +182,48 @@ def collect(
     replace: bool = typer.Option(
         False, "--replace", help="Swap an existing batch of the same office and period."
     ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Check everything, store nothing."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Check everything (a collected file too), store nothing."
+    ),
+    encoding: str | None = typer.Option(
+        None,
+        "--encoding",
+        help="Encoding of CSV files: utf-8, windows-1252, iso-8859-15, iso-8859-1 "
+        "(default: the mapping file's, else detected).",
+    ),
+    date_format: list[str] | None = typer.Option(
+        None,
+        "--date-format",
+        help="Date format, e.g. %d.%m.%y for 4.2.26 (repeatable; default: the mapping "
+        "file's, else d.m.yyyy, ISO and Excel serials).",
+    ),
+    accept_quarantine: bool = typer.Option(
+        False,
+        "--accept-quarantine",
+        help="Store even when no row is accepted or one reason quarantines more than "
+        "quarantine_limit of a file's rows.",
+    ),
+    fix_list: Path | None = typer.Option(
+        None,
+        "--fix-list",
+        help="Also write what the office must correct (row, column, reason, what to do) to "
+        "this .xlsx or .csv file, to send back to the office.",
+    ),
+    lang: Lang = typer.Option(Lang.fi, "--lang", help="Language of the fix list (fi or en)."),
     fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
 ) -> None:
     """Collect an office's exports: map columns onto indicators, pseudonymise identifiers,
-    quarantine what does not fit, and store it all in one transaction."""
+    quarantine what does not fit, and store it all in one transaction. Exit 0 stored, 1
+    nothing stored because too much would be quarantined, 2 an input problem."""
     from cmo.cli.render import collect_progress, render_collect
     from cmo.collect import collect as run
+    from cmo.collect import write_fix_list
+    from cmo.errors import InputError
 
+    if lang is Lang.sv and fix_list is not None:
+        raise InputError("the fix list is written in Finnish or English", hint="--lang fi|en")
+    if fix_list is not None and fix_list.suffix.lower() not in (".csv", ".xlsx"):
+        raise InputError(f"{fix_list}: the fix list is written as .csv or .xlsx")
     ws = _workspace()
     show = fmt is Format.text
     with collect_progress(enabled=show) as progress:
@@ -192,12 +236,19 @@ def collect(
             mapping_file=mapping,
             replace=replace,
             dry_run=dry_run,
+            encoding=encoding,
+            date_formats=date_format or None,
+            accept_quarantine=accept_quarantine,
             progress=progress,
         )
+    if fix_list is not None:
+        written = write_fix_list(result, fix_list, lang.value)
+        console(stderr=True).print(f"Wrote {fix_list}: {written} cells to fix.", markup=False)
     if fmt is Format.json:
         print_json(result.to_dict())
     else:
         render_collect(console(), result)
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)
 
 
 @user_errors
@@ -210,15 +261,19 @@ def batches(
     recounted from the store."""
     from cmo.cli.render import render_batches
     from cmo.store import open_store
+    from cmo.store.db import guarded
+    from cmo.workspace.privacy import check_period
 
     ws = _workspace()
-    with open_store(ws.store_path, read_only=True) as store:
-        rows = store.batches(office=office, period=period)
+    with open_store(ws.store_path, read_only=True) as store, guarded(ws.store_path):
+        store.check_scope([office] if office else [], [period] if period else [])
+        rows = store.batches(office=office, period=check_period(period) if period else None)
         audits = {a.batch_id: a for a in store.audit()}
+        shared = store.shared_pseudonyms()
     if fmt is Format.json:
         print_json([{**b.to_dict(), "balanced": audits[b.batch_id].balanced} for b in rows])
     else:
-        render_batches(console(), rows, audits)
+        render_batches(console(), rows, audits, shared)
 
 
 @user_errors
@@ -226,9 +281,10 @@ def retract(batch: int = typer.Argument(..., help="The batch id (see 'cmo batche
     """Remove one batch and everything it stored."""
     from cmo.errors import InputError
     from cmo.store import open_store
+    from cmo.store.db import guarded
 
     ws = _workspace()
-    with open_store(ws.store_path, create=False) as store:
+    with open_store(ws.store_path, create=False) as store, guarded(ws.store_path):
         found = store.get_batch(batch)
         if found is None:
             raise InputError(f"no batch {batch}", hint="list batches with 'cmo batches'")
@@ -239,6 +295,75 @@ def retract(batch: int = typer.Argument(..., help="The batch id (see 'cmo batche
         f"({found.source_name}, {found.rows_in} rows)",
         markup=False,
     )
+
+
+@user_errors
+def export(
+    parquet: Path | None = typer.Option(
+        None,
+        "--parquet",
+        help="Folder for the observations and batches as Parquet (pseudonymised, row-level: "
+        "for the evaluators, not for publication).",
+    ),
+    results: Path | None = typer.Option(
+        None,
+        "--results",
+        help="File for the analysis results: .xlsx, or .csv as a Finnish Excel opens it "
+        "(the same figures as 'cmo analyse --format csv').",
+    ),
+    office: list[str] | None = typer.Option(None, "--office", help="Only these offices."),
+    period: list[str] | None = typer.Option(None, "--period", help="Only these periods."),
+    lang: Lang = typer.Option(Lang.fi, "--lang", help="Language of labels in the results."),
+    fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
+) -> None:
+    """Export the store's observations as Parquet and the analysis results as XLSX or CSV."""
+    import csv
+    import io
+
+    from cmo.errors import InputError
+    from cmo.store import open_store
+    from cmo.store.db import guarded
+    from cmo.store.export import export_parquet, write_table
+
+    if parquet is None and results is None:
+        raise InputError("nothing to export", hint="give --parquet DIR and/or --results FILE")
+    if results is not None and results.suffix.lower() not in (".xlsx", ".csv"):
+        raise InputError(f"{results}: the results are written as .xlsx or .csv")
+    ws = _workspace()
+    info: dict[str, Any] = {}
+    with open_store(ws.store_path, read_only=True) as store, guarded(ws.store_path):
+        store.check_scope(office or [], period or [])
+        if parquet is not None:
+            info["parquet"] = export_parquet(store, parquet, office or [], period or []).to_dict()
+    if results is not None:
+        from cmo.analysis import analyse as run
+        from cmo.cli.analysis_view import analysis_csv
+
+        result = run(ws, [], offices=office or [], periods=period or [], lang=lang.value)
+        header, *rows = list(csv.reader(io.StringIO(analysis_csv(result))))
+
+        def typed(value: str) -> str | int | float | None:
+            if value == "":
+                return None
+            try:
+                return int(value)
+            except ValueError:
+                pass
+            try:
+                return float(value)
+            except ValueError:
+                return value
+
+        write_table(results, header, [[typed(v) for v in row] for row in rows])
+        info["results"] = {"file": str(results), "rows": len(rows)}
+    if fmt is Format.json:
+        print_json(info)
+    else:
+        out = console()
+        for name, rows_n in info.get("parquet", {}).get("files", {}).items():
+            out.print(f"Wrote {parquet}/{name} ({rows_n} rows)", markup=False)
+        if "results" in info:
+            out.print(f"Wrote {results} ({info['results']['rows']} rows)", markup=False)
 
 
 key_app = typer.Typer(help="The pseudonymisation key.", no_args_is_help=True)
@@ -260,6 +385,36 @@ def key_create() -> None:
         )
     write_key(path)
     console().print(f"Created {path} (mode 0600). Keep it secret and back it up.", markup=False)
+
+
+@key_app.command("show")
+@user_errors
+def key_show(
+    fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
+) -> None:
+    """Show the fingerprint of the key in use and of the key the store was made with (never
+    the key). Exit 1 if they differ."""
+    from cmo.store.keycheck import key_status
+
+    ws = _workspace()
+    status = key_status(ws)
+    if fmt is Format.json:
+        print_json(status.to_dict())
+    else:
+        out = console()
+        out.print(f"Key in use: {status.source}, fingerprint {status.fingerprint}", markup=False)
+        if status.store_fingerprint is None:
+            out.print("The store has no key recorded yet.", markup=False)
+        elif status.matches:
+            out.print("The store was made with this key.", markup=False)
+        else:
+            out.print(
+                f"✖ The store was made with another key (fingerprint "
+                f"{status.store_fingerprint}): collecting with this one is refused.",
+                style="red",
+                markup=False,
+            )
+    raise typer.Exit(EXIT_OK if status.matches is not False else EXIT_FINDINGS)
 
 
 class Refuters(StrEnum):
@@ -396,4 +551,5 @@ def register(app: typer.Typer) -> None:
     app.command()(retract)
     app.command()(analyse)
     app.command()(report)
+    app.command()(export)
     app.add_typer(key_app, name="key")

@@ -158,19 +158,23 @@ def render_collect(out: Any, result: CollectResult) -> None:
         out.print(head)
         detected = [f.format]
         if f.encoding:
-            detected.append(f"encoding {f.encoding}")
+            how = "declared" if f.encoding_declared else "detected"
+            detected.append(f"encoding {f.encoding} ({how})")
+        if f.date_formats:
+            detected.append(f"dates {' or '.join(f.date_formats)} (declared)")
         if f.delimiter:
             detected.append(f"delimiter {f.delimiter}")
         if f.sheet:
             detected.append(f"sheet '{f.sheet}'")
         detected.append(f"{f.level}-level data")
         out.print(Text("  " + ", ".join(detected), style="dim"))
+        several = len({b.office for b in f.batches}) > 1
         table = Table(show_header=True, box=None, padding=(0, 2))
         for col in ("period", "batch", "rows in", "accepted", "quarantined"):
             table.add_column(col, justify="left" if col == "period" else "right")
         for b in f.batches:
             table.add_row(
-                Text(b.period),
+                Text(f"{b.office} {b.period}" if several else b.period),
                 str(b.batch_id or "–"),
                 str(b.rows_in),
                 str(b.rows_accepted),
@@ -202,6 +206,15 @@ def render_collect(out: Any, result: CollectResult) -> None:
                     style="yellow",
                 )
             )
+        if f.shared_with_other_offices:
+            out.print(
+                Text(
+                    f"  ! {f.shared_with_other_offices} client pseudonym(s) of this file are "
+                    "already stored under another office (the same clients collected twice, "
+                    "or clients who moved): check the office.",
+                    style="yellow",
+                )
+            )
         if f.dropped:
             out.print(
                 Text(
@@ -213,9 +226,23 @@ def render_collect(out: Any, result: CollectResult) -> None:
         f"{result.rows_quarantined} quarantined.",
         markup=False,
     )
+    if result.problems:
+        out.print(
+            "Nothing was stored: too much would be quarantined. Fix the export or the "
+            "office's mapping file, or accept it as it is with --accept-quarantine.",
+            style="red",
+            markup=False,
+        )
+        for problem in result.problems:
+            out.print(f"  ✖ {problem}", style="red", markup=False)
 
 
-def render_batches(out: Any, rows: list[Batch], audits: dict[int, BatchAudit]) -> None:
+def render_batches(
+    out: Any,
+    rows: list[Batch],
+    audits: dict[int, BatchAudit],
+    shared: list[tuple[str, str, int]] | None = None,
+) -> None:
     table = Table(title="Collected batches", title_justify="left")
     for col in ("batch", "office", "period", "level", "file", "in", "accepted", "quar.", "✔"):
         numeric = col in ("batch", "in", "accepted", "quar.")
@@ -245,3 +272,10 @@ def render_batches(out: Any, rows: list[Batch], audits: dict[int, BatchAudit]) -
         "the stored rows" + ("." if balanced else " — ✖ MISMATCH: report this."),
         markup=False,
     )
+    for office, other, count in shared or []:
+        out.print(
+            f"! {count} client pseudonym(s) appear under both {office} and {other}: the "
+            "analysis counts them in each office.",
+            style="yellow",
+            markup=False,
+        )

@@ -1,5 +1,6 @@
 """Collecting office exports into the store."""
 
-from cmo.collect.run import CollectResult, FileReport, ReasonCount, collect
+from cmo.collect.fixlist import write_fix_list
+from cmo.collect.run import CollectResult, FileReport, FixRow, ReasonCount, collect
 
-__all__ = ["CollectResult", "FileReport", "ReasonCount", "collect"]
+__all__ = ["CollectResult", "FileReport", "FixRow", "ReasonCount", "collect", "write_fix_list"]

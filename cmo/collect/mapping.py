@@ -12,14 +12,18 @@ from cmo.errors import InputError
 from cmo.source import read_source
 from cmo.text import normalise_header
 from cmo.theory.models import Indicator, MeasurementPoint
+from cmo.workspace.privacy import looks_like_identity_code, safe_text
 
-Role = Literal["client_id", "worker_id", "measurement_point", "measured_on", "period", "ignore"]
+Role = Literal[
+    "client_id", "worker_id", "measurement_point", "measured_on", "period", "office", "ignore"
+]
 ROLES: tuple[str, ...] = (
     "client_id",
     "worker_id",
     "measurement_point",
     "measured_on",
     "period",
+    "office",
     "ignore",
 )
 
@@ -85,6 +89,17 @@ ROLE_ALIASES: dict[str, tuple[str, ...]] = {
         "datum",
     ),
     "period": ("jakso", "kausi", "seurantajakso", "period", "raportointijakso"),
+    "office": (
+        "toimisto",
+        "sosiaalitoimisto",
+        "toimipiste",
+        "toimintayksikko",
+        "office",
+        "social office",
+        "kontor",
+        "socialkontor",
+        "verksamhetsstalle",
+    ),
 }
 
 
@@ -104,12 +119,55 @@ class OfficeMapping(BaseModel):
         default_factory=dict,
         description="Per indicator (or `measurement_point`): label in the export → code.",
     )
+    encoding: str | None = Field(
+        None,
+        description="The encoding of the office's CSV exports: utf-8, windows-1252, "
+        "iso-8859-15 or iso-8859-1 (default: detected).",
+    )
+    date_format: str | list[str] | None = Field(
+        None,
+        description="The date format(s) of the office's exports, strptime codes: `%d.%m.%y` "
+        "for 4.2.26 (two-digit years: the latest year not more than a year ahead), "
+        "`%d.%m.%Y`, `%Y-%m-%d` (default: d.m.yyyy, ISO and Excel serial numbers).",
+    )
+
+    @property
+    def date_formats(self) -> list[str]:
+        if self.date_format is None:
+            return []
+        return [self.date_format] if isinstance(self.date_format, str) else self.date_format
+
+
+def _identity_code_in(data: object) -> tuple[str | int, ...] | None:
+    """The YAML path of the first key or value shaped like a personal identity code."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if looks_like_identity_code(str(key)):
+                return (str(key),)
+            inner = _identity_code_in(value)
+            if inner is not None:
+                return (str(key), *inner)
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            inner = _identity_code_in(value)
+            if inner is not None:
+                return (i, *inner)
+    elif data is not None and looks_like_identity_code(str(data)):
+        return ()
+    return None
 
 
 def load_mapping(path: Path) -> OfficeMapping:
     doc = read_source(path)
     if doc.findings:
         raise InputError(doc.findings[0].format())
+    found = _identity_code_in(doc.data)
+    if found is not None:
+        pos = doc.position(found, key=True)
+        raise InputError(
+            f"{path}:{pos.line}:{pos.column} the mapping file holds a personal identity code",
+            hint="a mapping file names columns and answer words, never people: remove it",
+        )
     try:
         return OfficeMapping.model_validate(doc.data or {})
     except ValidationError as exc:
@@ -178,7 +236,8 @@ def plan_columns(
             kind = "role" if target in ROLES else "indicator"
             if kind == "indicator" and target not in indicators:
                 raise InputError(
-                    f"{source}: the mapping file maps column '{header}' to '{target}', which is "
+                    f"{source}: the mapping file maps column '{header}' to "
+                    f"'{safe_text(target, 60)}', which is "
                     "neither an indicator nor a role",
                     hint=f"roles: {', '.join(ROLES)}; or use an indicator id",
                 )

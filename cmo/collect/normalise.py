@@ -8,9 +8,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from cmo.errors import InputError
 from cmo.store.sql import ident, sql_str
 from cmo.text import normalise
 from cmo.theory.models import Indicator, IndicatorType
+from cmo.workspace.privacy import HETU_PATTERN, contains_identity_code, safe_text
 
 #: Quarantine reasons: code → what the office should do about it.
 REASONS: dict[str, str] = {
@@ -28,34 +30,29 @@ REASONS: dict[str, str] = {
     "unknown_measurement_point": "A measurement point that is not defined: use one of the "
     "measurement points (or its alias).",
     "missing_period": "The period column is empty for this row.",
+    "invalid_period": "The period is not a period cmo knows: write a year, half, quarter or "
+    "month (2026, 2026H1, 2026Q2, 2026-03). The value was not stored.",
+    "missing_office": "The office column is empty for this row.",
+    "unknown_office": "The office column names no office of cmo.yaml: write the office's id or "
+    "name.",
+    "totals_row": "A totals or summary row (Yhteensä, Summa, Total): not a client; leave totals "
+    "out of the export.",
     "duplicate_row": "The same client (or worker) and measurement point appear again in this "
     "file; the first row was kept.",
 }
+
+#: The label of a totals or summary row (compared lower-cased, trimmed), in Finnish, Swedish
+#: and English: such a row is quarantined as ``totals_row``, never stored as a client.
+TOTALS_PATTERN = (
+    r"(kaikki |kaikkiaan |summa |)(yhteens[aä]|yht\.?|summa|kaikkiaan)\s*:?"
+    r"|(grand |sub)?totals?\s*:?|totalt\s*:?|summa\s*:?|sum\s*:?|sammanlagt\s*:?|i alt"
+)
 
 #: Built-in words for binary indicators (Finnish, Swedish, English), besides the indicator's.
 BINARY_WORDS = {
     1: ("1", "kyllä", "k", "on", "yes", "y", "ja", "j", "true", "tosi", "x"),
     0: ("0", "ei", "e", "no", "n", "nej", "false", "epätosi"),
 }
-
-#: A Finnish personal identity code anywhere in a text (century signs of 2023 included).
-HETU_PATTERN = r"[0-3][0-9][01][0-9][0-9]{2}[-+A-FYXWVUa-fyxwvu][0-9]{3}[0-9A-Ya-y]"
-
-
-def contains_identity_code(text: str | None) -> bool:
-    """Whether the text holds a valid Finnish personal identity code (python-stdnum decides;
-    temporary codes, individual numbers 900–999, count too)."""
-    if not text:
-        return False
-    from stdnum.fi import hetu
-
-    return any(
-        hetu.is_valid(match.group(0).upper(), allow_temporary=True)
-        for match in _HETU_RE.finditer(text)
-    )
-
-
-_HETU_RE = re.compile(HETU_PATTERN)
 
 
 def hetu_sql(text: str) -> str:
@@ -156,7 +153,11 @@ class ValueSQL:
 
 
 def value_sql(
-    raw: str, ind: Indicator, prefix: str, extra: dict[str, int | str] | None = None
+    raw: str,
+    ind: Indicator,
+    prefix: str,
+    extra: dict[str, int | str] | None = None,
+    date_formats: tuple[str, ...] | None = None,
 ) -> ValueSQL:
     """SQL for the raw text column ``raw`` holding indicator ``ind``."""
     v = ident(f"{prefix}_t")
@@ -172,7 +173,7 @@ def value_sql(
             f"TRY_CAST(regexp_extract({v}, '^([0-9]+)\\s*[-=:.)]\\s*\\S', 1) AS DOUBLE)"
         )
     if t is IndicatorType.DATE:
-        parts[f"{prefix}_d"] = date_sql(v)
+        parts[f"{prefix}_d"] = date_sql(v, date_formats)
 
     if t is IndicatorType.CATEGORY:
         value = m
@@ -220,9 +221,47 @@ def value_sql(
     return ValueSQL(text=f"NULLIF(trim({raw}), '')", parts=parts, value=value, reason=reason)
 
 
-def date_sql(v: str) -> str:
-    """d.m.yyyy, dd.mm.yyyy, ISO, or an Excel serial number (1900 date system)."""
-    parsed = f"TRY_CAST(try_strptime({v}, ['%d.%m.%Y', '%Y-%m-%d', '%Y-%m-%dT%H:%M:%S']) AS DATE)"
+#: The date formats read when an office declares none.
+DEFAULT_DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S")
+#: The strptime codes a declared date format may use.
+_DATE_CODES = re.compile(r"%[dmyYbBHMSjf%]")
+
+
+def check_date_formats(formats: list[str] | tuple[str, ...], where: str) -> tuple[str, ...]:
+    """Declared date formats (strptime codes, e.g. ``%d.%m.%y``), checked."""
+    out = []
+    for fmt in formats:
+        rest = _DATE_CODES.sub("", fmt)
+        if (
+            "%" in rest
+            or not all(c in fmt for c in ("%d", "%m"))
+            or not ("%y" in fmt or "%Y" in fmt)
+        ):
+            raise InputError(
+                f"{where}: '{safe_text(fmt, 40)}' is not a date format",
+                hint="write it with %d (day), %m (month) and %Y (four-digit year) or %y "
+                "(two-digit year), e.g. '%d.%m.%y' for 4.2.26",
+            )
+        out.append(fmt)
+    return tuple(out)
+
+
+def date_sql(v: str, formats: tuple[str, ...] | None = None) -> str:
+    """d.m.yyyy, dd.mm.yyyy, ISO, or an Excel serial number (1900 date system) — or the
+    declared ``formats`` (and Excel serials).
+
+    Century rule for two-digit years (``%y``): the year is the latest one that is not more
+    than a year after the collection date (on 2026-03-01, ``26`` is 2026, ``27`` 2027, ``28``
+    1928).
+    """
+    fmts = formats or DEFAULT_DATE_FORMATS
+    listed = ", ".join(sql_str(f) for f in fmts)
+    parsed = f"TRY_CAST(try_strptime({v}, [{listed}]) AS DATE)"
+    if any("%y" in f for f in fmts):
+        parsed = (
+            f"(CASE WHEN {parsed} > current_date + INTERVAL 1 YEAR "
+            f"THEN CAST({parsed} - INTERVAL 100 YEAR AS DATE) ELSE {parsed} END)"
+        )
     serial = (
         f"CASE WHEN regexp_full_match({v}, '[0-9]{{4,5}}([.,]0+)?') THEN DATE '1899-12-30' + "
         f"CAST(TRY_CAST(replace({v}, ',', '.') AS DOUBLE) AS INTEGER) END"

@@ -18,24 +18,36 @@ from typing import TYPE_CHECKING, Any
 from cmo import __version__
 from cmo.collect.mapping import ColumnPlan, OfficeMapping, load_mapping, plan_columns, point_labels
 from cmo.collect.normalise import (
-    HETU_PATTERN,
     REASONS,
     SQL_TYPES,
+    TOTALS_PATTERN,
     ValueSQL,
+    check_date_formats,
     date_sql,
     hetu_sql,
+    norm_sql,
+    number_sql,
     point_sql,
     register_functions,
     value_sql,
 )
-from cmo.collect.readers import Source, duckdb_readable, open_source
+from cmo.collect.readers import (
+    MAX_LINE_BYTES,
+    Source,
+    declared_encoding,
+    duckdb_readable,
+    open_source,
+)
 from cmo.errors import InputError, WorkspaceError
 from cmo.results import Tabular
 from cmo.store import LEVEL_TABLES, Batch, Store, open_store
+from cmo.store.db import guarded, memory_store, resource_error
 from cmo.store.sql import ident, sql_str
+from cmo.text import normalise
 from cmo.theory import validate
 from cmo.theory.models import Indicator, MeasurementPoint
 from cmo.workspace import PseudonymKey, Workspace, load_key
+from cmo.workspace.privacy import HETU_PATTERN, PERIOD_HELP, PERIOD_PATTERN, check_period
 
 if TYPE_CHECKING:
     import duckdb
@@ -64,6 +76,16 @@ class ReasonCount:
         }
 
 
+@dataclass(frozen=True)
+class FixRow:
+    """One quarantined cell, for the office's fix list (the value redacted as stored)."""
+
+    row: int
+    column: str | None
+    reason: str
+    value: str | None
+
+
 @dataclass
 class BatchReport:
     period: str
@@ -72,6 +94,7 @@ class BatchReport:
     rows_accepted: int
     rows_quarantined: int
     replaced_batch: int | None = None
+    office: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -97,6 +120,12 @@ class FileReport:
     mapped: dict[str, str] = field(default_factory=dict)
     dropped: list[tuple[str, str]] = field(default_factory=list)
     identity_codes_found: int = 0
+    #: case pseudonyms of this file already stored under another office (a count only)
+    shared_with_other_offices: int = 0
+    encoding_declared: bool = False
+    date_formats: list[str] = field(default_factory=list)
+    #: every quarantined cell (at most MAX_FIX_ROWS), for ``--fix-list``
+    fixes: list[FixRow] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -116,6 +145,9 @@ class FileReport:
             "mapped_columns": self.mapped,
             "dropped_columns": [{"column": c, "why": w} for c, w in self.dropped],
             "identity_codes_found": self.identity_codes_found,
+            "shared_with_other_offices": self.shared_with_other_offices,
+            "encoding_declared": self.encoding_declared,
+            "date_formats": self.date_formats,
         }
 
 
@@ -123,10 +155,18 @@ class FileReport:
 class CollectResult(Tabular):
     """The result of one ``cmo collect`` run; as a table, one row per file."""
 
-    office: str
+    office: str | None  # None: the files' office columns say
     files: list[FileReport]
     dry_run: bool
     store: str
+    #: why nothing was stored although every file could be read (too much quarantined);
+    #: the command exits 1 (findings). Empty when the collect went through.
+    problems: list[str] = field(default_factory=list)
+    key_fingerprint: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
 
     @property
     def rows_in(self) -> int:
@@ -144,7 +184,7 @@ class CollectResult(Tabular):
         """One row per export file: what it was and what became of its rows."""
         return [
             {
-                "office": self.office,
+                "office": self.office or ", ".join(sorted({b.office for b in f.batches})),
                 "source": f.source,
                 "format": f.format,
                 "level": f.level,
@@ -158,8 +198,11 @@ class CollectResult(Tabular):
 
     def caption(self) -> str:
         what = "dry run" if self.dry_run else "collected"
+        if not self.ok:
+            what = "nothing stored (too much quarantined)"
+        office = self.office or ", ".join(sorted({b.office for f in self.files for b in f.batches}))
         return (
-            f"{self.office}: {what}, {self.rows_in} rows in, {self.rows_accepted} accepted, "
+            f"{office}: {what}, {self.rows_in} rows in, {self.rows_accepted} accepted, "
             f"{self.rows_quarantined} quarantined"
         )
 
@@ -167,8 +210,12 @@ class CollectResult(Tabular):
         return {
             "cmo_version": __version__,
             "office": self.office,
+            "offices": sorted({b.office for f in self.files for b in f.batches}),
             "dry_run": self.dry_run,
             "store": self.store,
+            "ok": self.ok,
+            "problems": self.problems,
+            "key_fingerprint": self.key_fingerprint,
             "rows_in": self.rows_in,
             "rows_accepted": self.rows_accepted,
             "rows_quarantined": self.rows_quarantined,
@@ -197,7 +244,7 @@ def _framework(ws: Workspace) -> _Framework:
 
 def collect(
     ws: Workspace,
-    office: str,
+    office: str | None,
     files: Sequence[Path],
     *,
     period: str | None = None,
@@ -205,19 +252,31 @@ def collect(
     mapping_file: Path | None = None,
     replace: bool = False,
     dry_run: bool = False,
+    encoding: str | None = None,
+    date_formats: Sequence[str] | None = None,
+    accept_quarantine: bool = False,
     progress: Progress | None = None,
 ) -> CollectResult:
-    """Collect office exports into the workspace's store (one transaction for all files)."""
+    """Collect office exports into the workspace's store (one transaction for all files).
+
+    Nothing is stored — and the result's ``problems`` say why — when a file has no accepted
+    row or one reason quarantines more than ``quarantine_limit`` of its rows, unless
+    ``accept_quarantine``.
+    """
     if not files:
         raise InputError("no export files given", hint="cmo collect --office ID FILE...")
-    known = [o.id for o in ws.settings.offices]
-    if known and office not in known:
-        raise InputError(
-            f"unknown office '{office}'",
-            hint=f"offices in {ws.root / 'cmo.yaml'}: {', '.join(known)}",
-        )
+    if office is not None:
+        office = check_office(ws, office)
+    if period is not None:
+        period = check_period(period)
     fw = _framework(ws)
     mapping = _office_mapping(ws, office, mapping_file)
+    codec = declared_encoding(encoding) if encoding else None
+    if codec is None and mapping is not None and mapping.encoding:
+        codec = declared_encoding(mapping.encoding, "the mapping file's 'encoding'")
+    formats = check_date_formats(list(date_formats), "--date-format") if date_formats else None
+    if formats is None and mapping is not None and mapping.date_formats:
+        formats = check_date_formats(mapping.date_formats, "the mapping file's 'date_format'")
     try:
         key = load_key(ws.key_path)
     except WorkspaceError:
@@ -225,20 +284,35 @@ def collect(
             raise
         key = PseudonymKey(secrets.token_bytes(32), "ephemeral key for --dry-run")
     sources = [
-        open_source(Path(p), sheet=sheet or (mapping.sheet if mapping else None)) for p in files
+        open_source(Path(p), sheet=sheet or (mapping.sheet if mapping else None), encoding=codec)
+        for p in files
     ]
     if dry_run:
-        import duckdb
-
-        store = Store(Path(":memory:"), duckdb.connect(":memory:"), read_only=False)
-        store.configure(ws.store_path.parent / "tmp", ws.settings.memory_limit)
-        store._ensure_schema()
+        store = memory_store(ws.store_path.parent / "tmp", ws.settings.memory_limit)
         existing = _existing_store(ws)
+        if existing is not None and not key.source.startswith("ephemeral"):
+            try:
+                existing.bind_key(key.fingerprint, key.source)
+            except BaseException:
+                existing.close()
+                raise
     else:
         store = open_store(ws.store_path, memory_limit=ws.settings.memory_limit)
         existing = None
-    with store:
-        reports = _collect_all(
+        try:
+            store.bind_key(key.fingerprint, key.source)
+        except BaseException:
+            store.close()
+            raise
+    result = CollectResult(
+        office=office,
+        files=[],
+        dry_run=dry_run,
+        store=str(ws.store_path),
+        key_fingerprint=None if key.source.startswith("ephemeral") else key.fingerprint,
+    )
+    with store, guarded(ws.store_path):
+        result.files = _collect_all(
             store,
             existing,
             ws,
@@ -250,9 +324,40 @@ def collect(
             period=period,
             replace=replace,
             dry_run=dry_run,
+            formats=formats,
+            limit=None if accept_quarantine else ws.settings.quarantine_limit,
+            problems=result.problems,
             progress=progress,
         )
-    return CollectResult(office=office, files=reports, dry_run=dry_run, store=str(ws.store_path))
+    return result
+
+
+def check_office(ws: Workspace, office: str) -> str:
+    """The office id, if it is one: listed in ``cmo.yaml`` (when offices are listed) and
+    shaped like an office id. The message never echoes what is not an office id."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", office):
+        raise InputError(
+            "--office: not an office id (lower-case letters, digits and _)",
+            hint=f"offices in {ws.root / 'cmo.yaml'}: "
+            f"{', '.join(o.id for o in ws.settings.offices) or 'none listed'}",
+        )
+    known = [o.id for o in ws.settings.offices]
+    if known and office not in known:
+        raise InputError(
+            f"unknown office '{office}'",
+            hint=f"offices in {ws.root / 'cmo.yaml'}: {', '.join(known)}",
+        )
+    return office
+
+
+def _office_words(ws: Workspace) -> dict[str, str]:
+    """What an office column may say → office id: each office's id, name and municipality."""
+    words: dict[str, str] = {}
+    for o in ws.settings.offices:
+        for word in (o.id, o.name, o.municipality):
+            if word:
+                words.setdefault(normalise(word), o.id)
+    return words
 
 
 def _existing_store(ws: Workspace) -> Store | None:
@@ -261,11 +366,13 @@ def _existing_store(ws: Workspace) -> Store | None:
     return open_store(ws.store_path, read_only=True)
 
 
-def _office_mapping(ws: Workspace, office: str, given: Path | None) -> OfficeMapping | None:
+def _office_mapping(ws: Workspace, office: str | None, given: Path | None) -> OfficeMapping | None:
     if given is not None:
         if not given.is_file():
             raise InputError(f"{given}: no such mapping file")
         return load_mapping(given)
+    if office is None:
+        return None
     for suffix in (".yaml", ".yml"):
         path = ws.mappings_dir / f"{office}{suffix}"
         if path.is_file():
@@ -277,7 +384,7 @@ def _collect_all(
     store: Store,
     existing: Store | None,
     ws: Workspace,
-    office: str,
+    office: str | None,
     sources: list[Source],
     fw: _Framework,
     mapping: OfficeMapping | None,
@@ -286,6 +393,9 @@ def _collect_all(
     period: str | None,
     replace: bool,
     dry_run: bool,
+    formats: tuple[str, ...] | None,
+    limit: float | None,
+    problems: list[str],
     progress: Progress | None,
 ) -> list[FileReport]:
     reports: list[FileReport] = []
@@ -293,29 +403,35 @@ def _collect_all(
     lookup = existing if existing is not None else store
     try:
         for source in sources:
-            done = _unchanged(lookup, office, source, period)
+            # A dry run always reads the file again: it previews what a changed mapping does.
+            done = None if dry_run else _unchanged(lookup, office, source, period)
             if done is not None and not replace:
                 reports.append(done)
                 continue
-            prep = _prepare(store, ws, source, fw, mapping, key, period, progress)
+            prep = _prepare(store, ws, source, fw, mapping, key, period, formats, progress, office)
             report = prep.report
             report.status = "dry_run" if dry_run else "stored"
             for b in report.batches:
-                old = lookup.find_batch(office, b.period, report.level)
+                old = lookup.find_batch(b.office, b.period, report.level)
                 if old is None:
                     continue
-                if not replace:
+                # the same file again (some of its batches were retracted, or a dry run):
+                # its remaining batches are swapped for themselves
+                if not replace and old.source_sha256 != source.sha256:
                     raise InputError(
-                        f"{source.path}: office '{office}' already has {report.level} data for "
+                        f"{source.label}: office '{b.office}' already has {report.level} data for "
                         f"period {b.period} (batch {old.batch_id}, from {old.source_name})",
                         hint="give --replace to swap the old batch for this file, or "
                         f"'cmo retract {old.batch_id}' first",
                     )
                 b.replaced_batch = old.batch_id
                 report.status = "dry_run" if dry_run else "replaced"
+            if report.level == "case" and lookup.path.exists():
+                report.shared_with_other_offices = _shared(store, lookup, prep)
+            problems += _loud_failures(store.con, prep, source, limit)
             reports.append(report)
             prepared.append((source, prep))
-        if dry_run:
+        if dry_run or problems:
             return reports
         if progress:
             progress("storing", None)
@@ -323,14 +439,162 @@ def _collect_all(
         # DuckDB write in parallel.
         store.con.execute("SET preserve_insertion_order = false")
         with store.transaction():
-            for _source, prep in prepared:
-                _store_prepared(store, office, prep)
+            for source, prep in prepared:
+                _store_prepared(store, prep)
+                store.record_file(office or "*", source.sha256, len(prep.report.batches))
             _fault_point("before-commit")
         store.con.execute("SET preserve_insertion_order = true")
     finally:
         if existing is not None:
             existing.close()
     return reports
+
+
+def _shared(store: Store, lookup: Store, prep: _Prepared) -> int:
+    """How many of the file's case pseudonyms are stored — or appear in the file — under
+    another office (a count). Only the distinct (office, key) pairs are compared, and only
+    when there is anything to compare with."""
+    con = store.con
+    if lookup is store:
+        other = "case_observations"
+        row = con.execute("SELECT count(*) FROM (SELECT 1 FROM case_observations LIMIT 1)")
+        has_other = bool(row.fetchone()[0])  # type: ignore[index]
+    else:
+        # dry run: the real store is another connection; its pairs are copied over
+        pairs = lookup.con.execute(
+            "SELECT DISTINCT office, case_key FROM case_observations"
+        ).fetchall()
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE cmo_other_keys (office VARCHAR, case_key VARCHAR)"
+        )
+        if pairs:
+            con.executemany("INSERT INTO cmo_other_keys VALUES (?, ?)", pairs)
+        other, has_other = "cmo_other_keys", bool(pairs)
+    several = "office__reason" in {c for c, _h, _i in prep.reason_columns}
+    if not has_other and not several:
+        return 0
+    mine = f"(SELECT DISTINCT office, case_key FROM {prep.table} WHERE NOT quarantined)"
+    parts = []
+    if several:
+        parts.append(f"SELECT case_key FROM {mine} GROUP BY case_key HAVING count(*) > 1")
+    if has_other:
+        parts.append(
+            f"SELECT k.case_key FROM {mine} k WHERE EXISTS (SELECT 1 FROM "
+            f"(SELECT DISTINCT office, case_key FROM {other}) o "
+            "WHERE o.case_key = k.case_key AND o.office <> k.office)"
+        )
+    found = con.execute(f"SELECT count(*) FROM ({' UNION '.join(parts)})").fetchone()
+    return int(found[0]) if found else 0
+
+
+#: A reason must quarantine at least this many rows (and more than ``quarantine_limit`` of
+#: them) to stop the collect: in a file of five rows one typo is not a pattern.
+LOUD_MIN_ROWS = 10
+
+#: Why most values of a column may be quarantined, by reason: what to tell the user.
+_LIKELY = {
+    "invalid_date": "the dates are not in a format cmo reads: declare the date format in this "
+    "office's mapping file (date_format) or with --date-format",
+    "unknown_label": "the answers are words the indicator does not know: add them as synonyms "
+    "(values: in this office's mapping file), or check that the column is the right indicator",
+    "out_of_scale": "the numbers are outside the indicator's scale: check that the column is "
+    "the right indicator, or that the office uses the same scale",
+    "out_of_range": "the numbers are outside the indicator's range: check the column and unit",
+    "not_a_number": "the column holds text, not numbers: check that it is the right indicator",
+    "not_an_integer": "the counts have decimals: check that the column is the right indicator",
+    "missing_id": "the identifier column is empty: check that it is the right column",
+    "unknown_measurement_point": "the measurement points are words cmo does not know: map them "
+    "in this office's mapping file (values: measurement_point:)",
+    "invalid_period": "the period column does not hold periods (2026, 2026H1, 2026Q2, 2026-03)",
+    "missing_period": "the period column is empty: fill it in or give --period",
+    "personal_identity_code": "the column holds personal identity codes: remove them from the "
+    "export, or map the column as the client id if it is one",
+    "duplicate_row": "the same client and measurement point appear many times: check the "
+    "measurement point column and the period",
+    "totals_row": "many rows are totals rows: export the rows without totals",
+}
+
+
+def _loud_failures(
+    con: duckdb.DuckDBPyConnection, prep: _Prepared, source: Source, limit: float | None
+) -> list[str]:
+    """Why this file should not be stored as it is: no accepted row, or one reason in one
+    column quarantining more than ``limit`` of the rows. Empty when accepted (``limit`` None)."""
+    report = prep.report
+    if limit is None or report.rows_in == 0:
+        return []
+    out: list[str] = []
+    if report.rows_accepted == 0:
+        worst = report.reasons[0] if report.reasons else None
+        why = ""
+        if worst is not None:
+            why = f" (most often {worst.reason} in '{worst.column}': {_likely(con, prep, worst)})"
+        out.append(f"{source.label}: none of the {report.rows_in} rows was accepted{why}")
+        return out
+    for r in report.reasons:
+        share = r.count / report.rows_in
+        if share > limit and r.count >= LOUD_MIN_ROWS:
+            out.append(
+                f"{source.label}: {r.count} of {report.rows_in} rows ({share:.0%}) are "
+                f"quarantined as {r.reason} in '{r.column or 'the row'}' — "
+                f"{_likely(con, prep, r)}"
+            )
+    return out
+
+
+def _likely(con: duckdb.DuckDBPyConnection, prep: _Prepared, r: ReasonCount) -> str:
+    if r.reason == "invalid_date":
+        col = next(
+            (
+                c.replace("__reason", "__text")
+                for c, h, i in prep.reason_columns
+                if h == r.column and i == r.indicator
+            ),
+            None,
+        )
+        if col is not None:
+            try:
+                row = con.execute(
+                    f"SELECT count(*) FILTER (WHERE regexp_full_match({ident(col)}, "
+                    f"'[0-9]{{1,2}}\\.[0-9]{{1,2}}\\.[0-9]{{2}}')), count(*) FROM {prep.table} "
+                    f"WHERE {ident(col.replace('__text', '__reason'))} = 'invalid_date'"
+                ).fetchone()
+            except Exception:  # the column has no text (a dropped column): no guess
+                row = None
+            if row and row[1] and row[0] / row[1] > 0.5:
+                return (
+                    f"every date in '{r.column}' looks like d.m.yy: declare the date format "
+                    "'%d.%m.%y' in this office's mapping file (date_format) or with "
+                    "--date-format"
+                )
+    return _LIKELY.get(r.reason, "see the fix list")
+
+
+#: The most quarantined cells a fix list holds per file.
+MAX_FIX_ROWS = 100_000
+
+
+def _fixes(con: duckdb.DuckDBPyConnection, prep: _Prepared) -> list[FixRow]:
+    """Every quarantined cell of the prepared file, its value redacted as the store would."""
+    have = {d[0] for d in con.execute(f"SELECT * FROM {prep.table} LIMIT 0").description}
+    parts = []
+    for col, header, _ind in prep.reason_columns:
+        text_col = col.replace("__reason", "__text")
+        text = ident(text_col) if text_col in have else "NULL::VARCHAR"
+        parts.append(
+            f"SELECT source_row, {sql_str(header) if header else 'NULL::VARCHAR'} AS col, "
+            f"{ident(col)} AS reason, CASE WHEN {ident(col)} = 'personal_identity_code' OR "
+            f"regexp_matches(coalesce({text}, ''), '{HETU_PATTERN}') THEN NULL ELSE "
+            f"regexp_replace(left({text}, 60), '[\\x00-\\x1f\\x7f-\\x9f]', '?', 'g') END "
+            f"AS value FROM {prep.table} WHERE {ident(col)} IS NOT NULL"
+        )
+    if not parts:
+        return []
+    rows = con.execute(
+        f"SELECT * FROM ({' UNION ALL '.join(parts)}) ORDER BY source_row, col NULLS FIRST, "
+        f"reason LIMIT {MAX_FIX_ROWS}"
+    ).fetchall()
+    return [FixRow(int(r), c, str(q), v) for r, c, q, v in rows]
 
 
 def _fault_point(name: str) -> None:
@@ -342,13 +606,18 @@ def _fault_point(name: str) -> None:
         time.sleep(3600)
 
 
-def _unchanged(store: Store, office: str, source: Source, period: str | None) -> FileReport | None:
+def _unchanged(
+    store: Store, office: str | None, source: Source, period: str | None
+) -> FileReport | None:
     """If this very file (same SHA-256) was collected for the office, report it unchanged."""
     batches = [
         b for b in store.batches(office=office, period=period) if b.source_sha256 == source.sha256
     ]
     if not batches:
         return None
+    made = store.file_batches(office or "*", source.sha256)
+    if made is not None and period is None and made != len(batches):
+        return None  # some of its batches were retracted: collect it again
     report = FileReport(
         source=source.name,
         sha256=source.sha256,
@@ -361,13 +630,19 @@ def _unchanged(store: Store, office: str, source: Source, period: str | None) ->
     )
     for b in batches:
         report.batches.append(
-            BatchReport(b.period, b.batch_id, b.rows_in, b.rows_accepted, b.rows_quarantined)
+            BatchReport(
+                b.period, b.batch_id, b.rows_in, b.rows_accepted, b.rows_quarantined, None, b.office
+            )
         )
         report.rows_in += b.rows_in
         report.rows_accepted += b.rows_accepted
         report.rows_quarantined += b.rows_quarantined
+        cells = store.quarantine_rows(b.batch_id)
+        report.fixes += [FixRow(*cell) for cell in cells]
         for reason, column, count in store.quarantine_reasons(b.batch_id):
-            report.reasons.append(ReasonCount(reason, column, None, count, []))
+            rows = sorted({r for r, c, q, _v in cells if q == reason and c == column})[:10]
+            report.reasons.append(ReasonCount(reason, column, None, count, rows))
+    report.fixes.sort(key=lambda f: (f.row, f.column or ""))
     return report
 
 
@@ -397,14 +672,16 @@ def _prepare(
     mapping: OfficeMapping | None,
     key: PseudonymKey,
     period: str | None,
+    formats: tuple[str, ...] | None,
     progress: Progress | None,
+    office: str | None = None,
 ) -> _Prepared:
     con = store.con
-    plan = plan_columns(source.headers, fw.indicators, mapping, str(source.path))
+    plan = plan_columns(source.headers, fw.indicators, mapping, source.label)
     level = plan.level(fw.indicators)
     if level is None:
         raise InputError(
-            f"{source.path}: no identifier column and no office-level indicator",
+            f"{source.label}: no identifier column and no office-level indicator",
             hint="name the client id column e.g. 'asiakasnumero' (or the worker id column "
             "'työntekijä'), or map it in the office's mapping file (docs/collect.md)",
         )
@@ -417,6 +694,8 @@ def _prepare(
         encoding=source.encoding,
         delimiter=source.delimiter_name,
         sheet=source.sheet,
+        encoding_declared=source.encoding_declared,
+        date_formats=list(formats or []),
     )
     for ind_id in list(plan.indicators):
         ind = fw.indicators[ind_id]
@@ -438,13 +717,24 @@ def _prepare(
                 )
     if "period" in plan.roles and period:
         raise InputError(
-            f"{source.path}: the file has a period column "
+            f"{source.label}: the file has a period column "
             f"('{source.headers[plan.roles['period']]}'), so --period is not needed",
             hint="leave out --period; each row's period comes from the file",
         )
+    if "office" in plan.roles and office:
+        raise InputError(
+            f"{source.label}: the file has an office column "
+            f"('{source.headers[plan.roles['office']]}'), so --office is not needed",
+            hint="leave out --office; each row's office comes from the file",
+        )
+    if "office" not in plan.roles and not office:
+        raise InputError(
+            f"{source.label}: which office is this? The file has no office column",
+            hint="give --office ID, or add a 'toimisto' column naming each row's office",
+        )
     if "period" not in plan.roles and not period:
         raise InputError(
-            f"{source.path}: which period is this? The file has no period column",
+            f"{source.label}: which period is this? The file has no period column",
             hint="give --period (e.g. --period 2026H1), or add a 'jakso' column",
         )
     report.dropped = sorted(set(report.dropped) | set(plan.dropped))
@@ -455,9 +745,21 @@ def _prepare(
     raw_cols = {i: f"c{i}" for i in range(len(source.headers))}
     scratch = ws.store_path.parent / "tmp"
     with duckdb_readable(source, scratch) as (path, encoding):
+        _fault_point("readable")
         scan = _scan_sql(con, source, path, encoding, raw_cols)
         sql, prepared = _checked_sql(
-            table, level, plan, fw, mapping, period, scan, source, raw_cols
+            table,
+            level,
+            plan,
+            fw,
+            mapping,
+            period,
+            scan,
+            source,
+            raw_cols,
+            formats,
+            office=office,
+            offices=_office_words(ws),
         )
         _set_key(con, key)
         register_functions(con)
@@ -471,13 +773,65 @@ def _prepare(
                 ]
                 _execute_all(con, sql, f"reading {source.name}", progress)
         except InputError as exc:
-            raise InputError(f"{source.path}: {exc.message}", hint=exc.hint) from None
+            raise InputError(f"{source.label}: {exc.message}", hint=exc.hint) from None
         finally:
             con.execute("RESET VARIABLE cmo_ipad")
             con.execute("RESET VARIABLE cmo_opad")
     prepared.report = report
+    _sum_totals(con, prepared, fw)
     _summarise(con, prepared, source)
     return prepared
+
+
+def _sum_totals(con: duckdb.DuckDBPyConnection, prep: _Prepared, fw: _Framework) -> None:
+    """A row without an identifier whose numbers are the sums of their columns over the
+    accepted rows (every column with two or more values and a sum other than zero that the row
+    has a number in, at least one) is a totals row without a label: it is quarantined as
+    ``totals_row`` (instead of ``missing_id``)."""
+    id_reason = {"case": "case_key__reason", "worker": "worker_key__reason"}.get(prep.level)
+    if id_reason is None:
+        return
+    have = {d[0] for d in con.execute(f"SELECT * FROM {prep.table} LIMIT 0").description}
+    if id_reason not in have or "total__reason" not in have:
+        return
+    numeric = [
+        (val, val.replace("_val", "__text"))
+        for ind, val in prep.columns.items()
+        if SQL_TYPES[fw.indicators[ind].type] in ("SMALLINT", "BIGINT", "DOUBLE")
+        and val.replace("_val", "__text") in have
+    ]
+    if not numeric:
+        return
+    t = prep.table
+    sums = ", ".join(
+        f"sum({ident(v)}) AS {ident('s_' + v)}, count({ident(v)}) AS {ident('n_' + v)}"
+        for v, _ in numeric
+    )
+    row = con.execute(
+        f"SELECT count(*) FROM {t} WHERE {ident(id_reason)} = 'missing_id'"
+    ).fetchone()
+    if not row or not row[0]:
+        return
+    candidates, matches = [], []
+    for v, x in numeric:
+        total, n, number = f"s.{ident('s_' + v)}", f"s.{ident('n_' + v)}", number_sql(ident(x))
+        candidate = f"({n} >= 2 AND {total} <> 0 AND {number} IS NOT NULL)"
+        candidates.append(f"coalesce({candidate}, false)::INTEGER")
+        matches.append(
+            f"coalesce({candidate} AND abs({number} - {total}) <= "
+            f"1e-9 * greatest(1, abs({total})), false)::INTEGER"
+        )
+    # every column that could be a sum is one, and there is at least one
+    tests = (
+        f"({' + '.join(candidates)}) >= 1 AND ({' + '.join(candidates)}) = ({' + '.join(matches)})"
+    )
+    others = [c for c, _h, _i in prep.reason_columns if c != "total__reason" and c in have]
+    nulls = ", ".join(f"{ident(c)} = NULL" for c in others)
+    con.execute(
+        f"UPDATE {t} SET total__reason = 'totals_row'{', ' + nulls if nulls else ''} "
+        f"FROM (SELECT {sums} FROM {t} WHERE NOT quarantined HAVING count(*) >= 2) s "
+        f"WHERE {t}.{ident(id_reason)} = 'missing_id' AND ({tests})"
+    )
 
 
 def _set_key(con: duckdb.DuckDBPyConnection, key: PseudonymKey) -> None:
@@ -533,7 +887,8 @@ def _scan_sql(
     return (
         f"read_csv({sql_str(str(path))}, delim={delim}, header=false, "
         f"skip={source.header_row}, quote='\"', escape='\"', encoding={sql_str(encoding)}, "
-        f"null_padding=true, columns={{{columns}}}, auto_detect=false)"
+        f"null_padding=true, columns={{{columns}}}, auto_detect=false, "
+        f"max_line_size={MAX_LINE_BYTES})"
     )
 
 
@@ -547,6 +902,10 @@ def _checked_sql(
     scan: str,
     source: Source,
     raw_cols: dict[int, str],
+    formats: tuple[str, ...] | None = None,
+    *,
+    office: str | None = None,
+    offices: dict[str, str] | None = None,
 ) -> tuple[list[str], _Prepared]:
     """The statements that build ``table``: one row per data row with pseudonymous keys, typed
     values, a reason column per checked cell, and ``quarantined``.
@@ -568,13 +927,30 @@ def _checked_sql(
     else:
         c.append(f"a.rowid + {source.header_row + 1} AS source_row")
     id_role = {"case": "client_id", "worker": "worker_id"}.get(level)
+    # A totals row ("Yhteensä", "Summa", "Total") is recognised by the label in its id column
+    # or its first column, before the id is hashed.
+    label_cols = {roles[id_role]} if id_role in roles else set()
+    if source.headers:
+        label_cols.add(0)
+    if label_cols:
+        test = " OR ".join(
+            f"regexp_full_match(lower(trim(coalesce({ident(raw_cols[i])}, ''))), "
+            f"'{TOTALS_PATTERN}')"
+            for i in sorted(label_cols)
+        )
+        a.append(f"({test}) AS is_total")
+        c.append("CASE WHEN a.is_total THEN 'totals_row' END AS total__reason")
+        reasons.append(("total__reason", source.headers[min(label_cols)], None))
     for role, out in (("client_id", "case_key"), ("worker_id", "worker_key")):
         if role in roles:
             text = f"NULLIF(trim({ident(raw_cols[roles[role]])}), '')"
             a.append(f"{_pseudonym_sql(text)} AS {out}")
             c.append(f"a.{out}")
             if role == id_role:
-                c.append(f"CASE WHEN a.{out} IS NULL THEN 'missing_id' END AS {out}__reason")
+                c.append(
+                    f"CASE WHEN a.{out} IS NULL AND NOT a.is_total THEN 'missing_id' END "
+                    f"AS {out}__reason"
+                )
                 reasons.append((f"{out}__reason", source.headers[roles[role]], None))
     if level == "case" and "worker_id" not in roles:
         c.append("NULL::VARCHAR AS worker_key")
@@ -599,7 +975,7 @@ def _checked_sql(
             "measured_on",
             ValueSQL(
                 text=f"NULLIF(trim({ident('md_r')}), '')",
-                parts={"md_d": date_sql(t)},
+                parts={"md_d": date_sql(t, formats)},
                 value=ident("md_d"),
                 reason=f"CASE WHEN {t} IS NOT NULL AND {ident('md_d')} IS NULL "
                 "THEN 'invalid_date' END",
@@ -615,7 +991,7 @@ def _checked_sql(
         source_col[prefix] = i
         specs[prefix] = (
             f"{prefix}_val",
-            value_sql(ident(f"{prefix}_r"), ind, prefix, extra.get(ind_id)),
+            value_sql(ident(f"{prefix}_r"), ind, prefix, extra.get(ind_id), formats),
             source.headers[i],
             ind_id,
         )
@@ -638,13 +1014,34 @@ def _checked_sql(
         c.append(f"{d}.{t} AS {ident(prefix + '__text')}")
         reasons.append((f"{prefix}__reason", column, indicator))
     if "period" in roles:
+        # Only a period of the documented shape becomes a period; anything else (an identity
+        # code, a formula, markup) is quarantined and its text stored nowhere.
         i = roles["period"]
-        a.append(f"NULLIF(trim({ident(raw_cols[i])}), '') AS period")
-        c.append("a.period")
-        c.append("CASE WHEN a.period IS NULL THEN 'missing_period' END AS period__reason")
+        a.append(f"upper(NULLIF(trim({ident(raw_cols[i])}), '')) AS period_t")
+        ok = f"regexp_full_match(a.period_t, '{PERIOD_PATTERN}')"
+        c.append(f"CASE WHEN {ok} THEN a.period_t END AS period")
+        c.append(
+            "CASE WHEN a.period_t IS NULL THEN 'missing_period' "
+            f"WHEN regexp_matches(a.period_t, '{HETU_PATTERN}') THEN 'personal_identity_code' "
+            f"WHEN NOT {ok} THEN 'invalid_period' END AS period__reason"
+        )
         reasons.append(("period__reason", source.headers[i], None))
     else:
         c.append(f"{sql_str(period or '')} AS period")
+    if "office" in roles:
+        i = roles["office"]
+        a.append(f"NULLIF(trim({ident(raw_cols[i])}), '') AS office_t")
+        words = offices or {}
+        arms = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in sorted(words.items()))
+        mapped = f"CASE {norm_sql('a.office_t')} {arms} END" if arms else "NULL::VARCHAR"
+        c.append(f"{mapped} AS office")
+        c.append(
+            "CASE WHEN a.office_t IS NULL THEN 'missing_office' "
+            f"WHEN ({mapped}) IS NULL THEN 'unknown_office' END AS office__reason"
+        )
+        reasons.append(("office__reason", source.headers[i], None))
+    else:
+        c.append(f"{sql_str(office or '')} AS office")
     # Free-text columns are not stored, but a personal identity code in them is reported.
     for header, _why in plan.dropped:
         for i in (i for i, h in enumerate(source.headers) if h == header):
@@ -658,9 +1055,20 @@ def _checked_sql(
             reasons.append((f"{name}__reason", header, None))
     reason_list = [ident(r[0]) for r in reasons]
     first_reason = f"coalesce({', '.join(reason_list)})" if reason_list else "NULL::VARCHAR"
+    # A totals row is quarantined for that alone: its sums would add misleading reasons.
+    others = [r[0] for r in reasons if r[0] != "total__reason"]
+    replace_totals = ""
+    if "total__reason" in {r[0] for r in reasons} and others:
+        replace_totals = (
+            " REPLACE ("
+            + ", ".join(
+                f"CASE WHEN total__reason IS NULL THEN {ident(r)} END AS {ident(r)}" for r in others
+            )
+            + ")"
+        )
     keys = {"case": "case_key", "worker": "worker_key"}.get(level)
-    same = ["c.period = f.period"]
-    group = ["period"]
+    same = ["c.period = f.period", "c.office = f.office"]
+    group = ["office", "period"]
     if keys:
         same.append(f"c.{keys} = f.{keys}")
         group.append(keys)
@@ -673,7 +1081,8 @@ def _checked_sql(
         f"CREATE TEMP TABLE {table}_a AS SELECT {', '.join(a)} FROM {scan}",
         *dicts,
         f"CREATE TEMP TABLE {table}_c AS SELECT * , {first_reason} AS first__reason FROM "
-        f"(SELECT {', '.join(c)} FROM {table}_a a {' '.join(joins)})",
+        f"(SELECT *{replace_totals} FROM "
+        f"(SELECT {', '.join(c)} FROM {table}_a a {' '.join(joins)}))",
         f"DROP TABLE {table}_a",
         *(f"DROP TABLE {table}_d{prefix}" for prefix in specs),
         # Duplicates: the same key and measurement point again in a period (the first row of
@@ -757,11 +1166,20 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str) -> None:
         if "parallel=false" in text:
             raise _NeedsSerialScan from None
         if not text.startswith("CSV Error") and "CSV" not in text.split("\n")[0]:
+            problem = resource_error(exc, Path("the workspace's .cmo folder"))
+            if problem is not None:
+                raise problem from None
             raise
         # The CSV reader names the line; the rest of its message may quote a row (and so an
         # identifier), so only the first line, without the quoted row, is shown.
         line = re.search(r"[Ll]ine:? (\d+)", text)
         where = f" near line {line.group(1)}" if line else ""
+        if "Maximum line size" in text:
+            raise InputError(
+                f"line{where.removeprefix(' near line')} is longer than the "
+                f"{MAX_LINE_BYTES >> 20} MB a line may have",
+                hint="a field that long is not case data: leave the column out of the export",
+            ) from None
         raise InputError(
             f"the export could not be read as CSV{where}",
             hint="check that every row has as many fields as the header and that quotes are closed",
@@ -770,23 +1188,34 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str) -> None:
 
 def _summarise(con: duckdb.DuckDBPyConnection, prep: _Prepared, source: Source) -> None:
     rows = con.execute(
-        f"SELECT period, count(*), count(*) FILTER (WHERE NOT quarantined), "
-        f"count(*) FILTER (WHERE quarantined) FROM {prep.table} GROUP BY period "
-        "ORDER BY period NULLS LAST"
+        "SELECT CASE WHEN office IS NULL OR period IS NULL THEN NULL ELSE office END AS o, "
+        "CASE WHEN office IS NULL OR period IS NULL THEN NULL ELSE period END AS p, "
+        "count(*), count(*) FILTER (WHERE NOT quarantined), "
+        f"count(*) FILTER (WHERE quarantined) FROM {prep.table} GROUP BY ALL "
+        "ORDER BY o NULLS LAST, p NULLS LAST"
     ).fetchall()
     report = prep.report
-    for period_value, n, ok, bad in rows:
+    for office_value, period_value, n, ok, bad in rows:
         if period_value is None:
-            # rows without a period cannot form a batch of their own: they are quarantined
-            # (missing_period) and counted with the file's first batch
+            # rows without a period (or office) cannot form a batch of their own: they are
+            # quarantined (missing_period, unknown_office, ...) and counted with the first batch
             continue
-        report.batches.append(BatchReport(str(period_value), None, int(n), int(ok), int(bad)))
-    orphan = next((r for r in rows if r[0] is None), None)
+        report.batches.append(
+            BatchReport(str(period_value), None, int(n), int(ok), int(bad), None, str(office_value))
+        )
+    orphan = next((r[1:] for r in rows if r[1] is None), None)
     if orphan is not None:
+        if not report.batches and "office__reason" in {c for c, _h, _i in prep.reason_columns}:
+            raise InputError(
+                f"{source.label}: no row names an office of cmo.yaml in its office column",
+                hint="write each office's id or name (as in cmo.yaml) in the office column",
+            )
         if not report.batches:
             raise InputError(
-                f"{source.path}: the period column is empty on every row",
-                hint="fill in the period, or give --period",
+                f"{source.label}: no row has a period (the period column is empty or holds "
+                "no valid period)",
+                hint=f"fill in the period ({PERIOD_HELP}), or leave the column out and give "
+                "--period",
             )
         first = report.batches[0]
         first.rows_in += int(orphan[1])
@@ -806,6 +1235,7 @@ def _summarise(con: duckdb.DuckDBPyConnection, prep: _Prepared, source: Source) 
             if reason == "personal_identity_code":
                 report.identity_codes_found += int(count)
     report.reasons.sort(key=lambda r: (-r.count, r.reason, r.column or ""))
+    report.fixes = _fixes(con, prep)
 
 
 # ------------------------------------------------------------------------------------------
@@ -813,7 +1243,7 @@ def _summarise(con: duckdb.DuckDBPyConnection, prep: _Prepared, source: Source) 
 # ------------------------------------------------------------------------------------------
 
 
-def _store_prepared(store: Store, office: str, prep: _Prepared) -> None:
+def _store_prepared(store: Store, prep: _Prepared) -> None:
     report = prep.report
     con = store.con
     store.ensure_indicator_columns(prep.level, prep.sql_types)
@@ -833,18 +1263,20 @@ def _store_prepared(store: Store, office: str, prep: _Prepared) -> None:
         ["batch_id", "source_row", "office", "period", *key_cols, *(ident(i) for i in ind_cols)]
     )
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    first_period = report.batches[0].period if report.batches else None
-    for b in report.batches:
+    for n, b in enumerate(report.batches):
         if b.replaced_batch is not None:
             store.delete_batch(b.replaced_batch)
         b.batch_id = store.next_batch_id()
-        period_filter = "period = $period"
-        if b.period == first_period:
-            period_filter = "(period = $period OR period IS NULL)"
-        params = {"batch": b.batch_id, "office": office, "period": b.period}
+        period_filter = "(office = $office AND period = $period)"
+        if n == 0:  # rows without an office or period are counted with the first batch
+            period_filter = (
+                "(office = $office AND period = $period OR office IS NULL OR period IS NULL)"
+            )
+        params = {"batch": b.batch_id, "office": b.office, "period": b.period}
         sql = (
             f"INSERT INTO {table} ({target}) SELECT $batch, source_row, $office, $period, "
-            f"{', '.join(selects)} FROM {prep.table} WHERE period = $period AND NOT quarantined"
+            f"{', '.join(selects)} FROM {prep.table} WHERE office = $office AND "
+            "period = $period AND NOT quarantined"
         )
         con.execute(sql, _used(sql, params))
         for col, header, ind_id in prep.reason_columns:
@@ -854,7 +1286,8 @@ def _store_prepared(store: Store, office: str, prep: _Prepared) -> None:
                 "INSERT INTO quarantine SELECT $batch, source_row, $header, $indicator, "
                 f"{ident(col)}, CASE WHEN {ident(col)} = 'personal_identity_code' OR "
                 f"regexp_matches(coalesce({text}, ''), '{HETU_PATTERN}') THEN NULL "
-                f"ELSE left({text}, 60) END, "
+                f"ELSE regexp_replace(left({text}, 60), '[\\x00-\\x1f\\x7f-\\x9f]', '?', 'g') "
+                "END, "
                 f"({ident(col)} = 'personal_identity_code' OR "
                 f"regexp_matches(coalesce({text}, ''), '{HETU_PATTERN}')) "
                 f"FROM {prep.table} WHERE {period_filter} AND {ident(col)} IS NOT NULL"
@@ -863,7 +1296,7 @@ def _store_prepared(store: Store, office: str, prep: _Prepared) -> None:
         store.insert_batch(
             Batch(
                 batch_id=b.batch_id,
-                office=office,
+                office=b.office,
                 period=b.period,
                 level=prep.level,
                 source_name=report.source,

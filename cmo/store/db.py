@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import re
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cmo.errors import CmoError
+from cmo.errors import CmoError, InputError
+from cmo.store.scratch import prepare as prepare_scratch
+from cmo.workspace.privacy import PERIOD_HELP, check_period, safe_text
 
 if TYPE_CHECKING:
     import duckdb
@@ -44,6 +49,10 @@ class StoreError(CmoError):
 
 class StoreBusyError(StoreError):
     """Another process holds the store."""
+
+
+class KeyMismatchError(StoreError):
+    """The key in use is not the one the store's pseudonyms were made with."""
 
 
 @dataclass(frozen=True)
@@ -160,19 +169,135 @@ def open_store(
     if not create and not path.exists():
         raise StoreError(f"{path}: no store yet", hint="collect data first")
     path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists()
+    # A new store is created owner-only (0600), like the key; so is everything DuckDB writes
+    # beside it while this connection opens.
+    mask = os.umask(0o077) if new and not read_only else None
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(str(path), read_only=read_only, config=dict(_CONNECT_CONFIG))
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise StoreBusyError(
                 _busy_message(path, exc),
                 hint="wait for the other cmo command to finish, then try again",
             ) from None
-        raise StoreError(f"{path}: cannot open the store ({exc})") from None
+        raise _damaged(path) from None
+    except duckdb.Error:
+        raise _damaged(path) from None
+    finally:
+        if mask is not None:
+            os.umask(mask)
     store = Store(path, con, read_only=read_only)
-    store.configure(path.parent / "tmp", memory_limit)
+    try:
+        store.configure(path.parent / "tmp", memory_limit)
+        if not read_only:
+            store._ensure_schema()
+        else:
+            store.con.execute("SELECT count(*) FROM meta").fetchall()
+        _check_size(store, path)
+    except duckdb.Error:
+        con.close()
+        raise _damaged(path) from None
     if not read_only:
-        store._ensure_schema()
+        restrict(path)
+    return store
+
+
+#: No extension is ever downloaded or loaded behind the user's back (a file that is really a
+#: SQLite database would otherwise make DuckDB fetch the sqlite extension from the internet).
+_CONNECT_CONFIG = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+
+
+def _check_size(store: Store, path: Path) -> None:
+    """A truncated store (a copy cut short, a disk that filled up) is caught at once, not in
+    the middle of an analysis: the file must hold every block the database says it has."""
+    import duckdb
+
+    if path.with_name(path.name + ".wal").exists():
+        return  # blocks replayed from the log are not in the file yet
+    row = store.con.execute("PRAGMA database_size").fetchone()
+    if row is None:
+        return
+    block_size, used_blocks = int(row[2]), int(row[4])
+    if path.stat().st_size < 3 * 4096 + block_size * used_blocks:
+        raise duckdb.IOException("truncated")
+
+
+@contextmanager
+def guarded(path: Path) -> Iterator[None]:
+    """Turn a DuckDB failure a user can cause (a damaged store, a full disk) into one clear
+    :class:`StoreError` sentence instead of an internal error."""
+    import duckdb
+
+    try:
+        yield
+    except duckdb.Error as exc:
+        problem = resource_error(exc, path)
+        text = str(exc).lower()
+        if any(w in text for w in ("could not read", "corrupt", "checksum", "invalid block")):
+            raise _damaged(path) from None
+        if problem is not None:
+            raise problem from None
+        raise
+
+
+def _damaged(path: Path) -> StoreError:
+    return StoreError(
+        f"{path}: this is not a cmo store, or the store is damaged",
+        hint="restore the store from a backup, or move the file away and collect the exports "
+        "again into a new store",
+    )
+
+
+def resource_error(exc: BaseException, path: Path, *, always: bool = False) -> StoreError | None:
+    """A clear error for a DuckDB failure the user can fix — a full disk, too little memory,
+    an unwritable file — or None when ``exc`` is not one (``always``: any DuckDB error while
+    writing is reported so)."""
+    import duckdb
+
+    if not isinstance(exc, duckdb.Error):
+        return None
+    text = str(exc).lower()
+    if isinstance(exc, duckdb.OutOfMemoryException) or "out of memory" in text:
+        return StoreError(
+            f"{path}: nothing was stored: the work did not fit in the memory allowed "
+            "(memory_limit in cmo.yaml) nor in the free disk space for temporary files",
+            hint="free disk space in the workspace's .cmo folder, or raise memory_limit",
+        )
+    if "no space" in text or "disk is full" in text or "disk full" in text:
+        return StoreError(
+            f"{path}: nothing was stored: the disk is full",
+            hint="free some disk space (the store needs about twice the export's size while "
+            "writing), then run the command again",
+        )
+    if isinstance(exc, duckdb.IOException | duckdb.PermissionException) or always:
+        return StoreError(
+            f"{path}: nothing was stored: the database could not write",
+            hint="check that the disk is writable and has space, then run the command again",
+        )
+    return None
+
+
+def restrict(path: Path) -> None:
+    """Make the store and its write-ahead log owner-only (0600) if they are not."""
+    for p in (path, path.with_name(path.name + ".wal")):
+        with contextlib.suppress(OSError):
+            if stat.S_IMODE(p.stat().st_mode) & 0o077:
+                os.chmod(p, 0o600)
+
+
+def memory_store(scratch: Path, memory_limit: str | None) -> Store:
+    """A throw-away store in memory (for ``--dry-run``), configured like a real one."""
+    import duckdb
+
+    store = Store(
+        Path(":memory:"), duckdb.connect(":memory:", config=dict(_CONNECT_CONFIG)), read_only=False
+    )
+    store.configure(scratch, memory_limit)
+    store._ensure_schema()
     return store
 
 
@@ -191,8 +316,8 @@ class Store:
     def configure(self, scratch: Path, memory_limit: str | None) -> None:
         """Where DuckDB may spill (a private folder, never the current directory) and how
         much memory it may use."""
-        scratch.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.con.execute(f"SET temp_directory = '{str(scratch).replace(chr(39), chr(39) * 2)}'")
+        spill = prepare_scratch(scratch)
+        self.con.execute(f"SET temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
         if memory_limit:
             self.con.execute(f"SET memory_limit = '{memory_limit}'")
 
@@ -204,6 +329,90 @@ class Store:
 
     def close(self) -> None:
         self.con.close()
+        if not self.read_only and self.path.name != ":memory:":
+            restrict(self.path)
+
+    # -- the key --------------------------------------------------------------------------
+
+    def key_fingerprint(self) -> str | None:
+        """The fingerprint of the key the store's pseudonyms were made with (never the key)."""
+        row = self.con.execute("SELECT value FROM meta WHERE key = 'key_fingerprint'").fetchone()
+        return str(row[0]) if row else None
+
+    def bind_key(self, fingerprint: str, source: str) -> None:
+        """Record the key's fingerprint in a store that has none; refuse a different key.
+
+        Pseudonyms made with another key never link to the stored ones: the same client would
+        silently become a new person.
+        """
+        stored = self.key_fingerprint()
+        if stored == fingerprint:
+            return
+        if stored is not None:
+            raise KeyMismatchError(
+                f"{self.path}: the store's pseudonyms were made with another key (fingerprint "
+                f"{stored}), the key in use ({source}) has fingerprint {fingerprint}",
+                hint="with this key no client would link to their earlier pseudonyms: restore "
+                "the original key from its backup (or set CMO_KEY to it); 'cmo key show' "
+                "shows both fingerprints",
+            )
+        if self.read_only:
+            return
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES ('key_fingerprint', ?)", [fingerprint])
+
+    # -- scope ----------------------------------------------------------------------------
+
+    def check_scope(
+        self, offices: list[str] | None = None, periods: list[str] | None = None
+    ) -> None:
+        """Refuse (:class:`InputError`, exit 2) an office or period filter that names nothing in
+        the store, instead of an empty result. Called by every command that filters."""
+        have_offices = {
+            str(r[0]) for r in self.con.execute("SELECT DISTINCT office FROM batches").fetchall()
+        }
+        have_periods = {
+            str(r[0]) for r in self.con.execute("SELECT DISTINCT period FROM batches").fetchall()
+        }
+        for office in offices or []:
+            if office not in have_offices:
+                known = ", ".join(sorted(have_offices)) or "none yet"
+                raise InputError(
+                    f"--office {safe_text(office, 40)}: no such office in the store",
+                    hint=f"offices with data: {known}",
+                )
+        for period in periods or []:
+            canonical = check_period(period)
+            if canonical not in have_periods:
+                known = ", ".join(sorted(have_periods)) or "none yet"
+                raise InputError(
+                    f"--period {canonical}: no data for this period in the store",
+                    hint=f"periods with data: {known} ({PERIOD_HELP})",
+                )
+
+    # -- which files made which batches ----------------------------------------------------
+
+    def record_file(self, office: str, sha256: str, batches: int) -> None:
+        """Remember how many batches a file made, so that a file whose batches were partly
+        retracted is collected again rather than reported unchanged."""
+        self.con.execute(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)", [f"file:{office}:{sha256}", str(batches)]
+        )
+
+    def file_batches(self, office: str, sha256: str) -> int | None:
+        row = self.con.execute(
+            "SELECT value FROM meta WHERE key = ?", [f"file:{office}:{sha256}"]
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def shared_pseudonyms(self) -> list[tuple[str, str, int]]:
+        """``(office, other office, clients)``: how many case pseudonyms appear under two
+        offices (the same person collected twice, or a client who moved) — counts only."""
+        rows = self.con.execute(
+            "WITH k AS (SELECT DISTINCT office, case_key FROM case_observations) "
+            "SELECT a.office, b.office, count(*) FROM k a JOIN k b "
+            "ON a.case_key = b.case_key AND a.office < b.office GROUP BY ALL ORDER BY 1, 2"
+        ).fetchall()
+        return [(str(a), str(b), int(n)) for a, b, n in rows]
 
     # -- schema ---------------------------------------------------------------------------
 
@@ -248,14 +457,26 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All or nothing: commit on success, roll back on any error (or a kill)."""
+        import duckdb
+
         self.con.execute("BEGIN TRANSACTION")
         try:
             yield
-        except BaseException:
-            self.con.execute("ROLLBACK")
+        except BaseException as exc:
+            with contextlib.suppress(duckdb.Error):
+                self.con.execute("ROLLBACK")
+            problem = resource_error(exc, self.path)
+            if problem is not None:
+                raise problem from None
             raise
-        else:
+        try:
             self.con.execute("COMMIT")
+        except duckdb.Error as exc:
+            with contextlib.suppress(duckdb.Error):
+                self.con.execute("ROLLBACK")
+            raise resource_error(exc, self.path, always=True) or exc from None
+        if not self.read_only:
+            restrict(self.path)
 
     def next_batch_id(self) -> int:
         """The next batch id (call inside a transaction: the store has one writer at a time)."""
@@ -302,6 +523,13 @@ class Store:
         self.con.execute("DELETE FROM batches WHERE batch_id = ?", [batch_id])
 
     def insert_batch(self, batch: Batch) -> None:
+        # The last line of defence: nothing an office wrote reaches the batch table unchecked.
+        if check_period(batch.period, "period") != batch.period:
+            raise StoreError(f"batch period {batch.period!r} is not canonical")
+        if safe_text(batch.source_name, 300) != batch.source_name or (
+            batch.sheet is not None and safe_text(batch.sheet) != batch.sheet
+        ):
+            raise StoreError("a batch's file or sheet name must be made safe before storing")
         self.con.execute(
             f"INSERT INTO batches ({self._BATCH_COLS}) VALUES "
             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -344,6 +572,18 @@ class Store:
         return [
             BatchAudit(*(int(v) for v in row)) for row in self.con.execute(sql, params).fetchall()
         ]
+
+    def quarantine_rows(
+        self, batch_id: int, limit: int = 100_000
+    ) -> list[tuple[int, str | None, str, str | None]]:
+        """``(source row, column, reason, value)`` of a batch's quarantined cells, by row (the
+        value as stored: redacted when it could identify someone)."""
+        rows = self.con.execute(
+            "SELECT source_row, column_name, reason, value FROM quarantine WHERE batch_id = ? "
+            "ORDER BY source_row, column_name NULLS FIRST, reason LIMIT ?",
+            [batch_id, limit],
+        ).fetchall()
+        return [(int(r), c, str(q), v) for r, c, q, v in rows]
 
     def quarantine_reasons(self, batch_id: int) -> list[tuple[str, str | None, int]]:
         """``(reason, column, count)`` of a batch's quarantined cells."""

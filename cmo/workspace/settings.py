@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from cmo.errors import WorkspaceError
 from cmo.source import read_source
@@ -52,7 +52,10 @@ class Settings(BaseModel):
         5, ge=2, description="Counts below this are suppressed in reports."
     )
     min_cases: int = Field(
-        30, ge=2, description="Fewest cases for a chain test; fewer gives 'too little data'."
+        30,
+        ge=2,
+        description="Fewest cases for a chain test; fewer gives 'too little data'. At least "
+        "`disclosure_threshold`.",
     )
     min_offices: int = Field(
         3,
@@ -73,6 +76,13 @@ class Settings(BaseModel):
         "offices are the population; stratified by office) or `sample` (the offices are a "
         "sample of offices; clustered by office, t on offices − 1 df).",
     )
+    quarantine_limit: float = Field(
+        0.2,
+        gt=0,
+        le=1,
+        description="Largest share of a file's rows one quarantine reason may take before "
+        "`cmo collect` stops with exit 1 (unless `--accept-quarantine`).",
+    )
     memory_limit: str = Field(
         "2GB",
         pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
@@ -85,6 +95,18 @@ class Settings(BaseModel):
         description="Folder of per-office mapping files (`<office>.yaml`) for column names and "
         "value labels the indicators' aliases do not cover.",
     )
+
+    @field_validator("min_cases")
+    @classmethod
+    def _min_cases_at_least_k(cls, value: int, info: ValidationInfo) -> int:
+        k = info.data.get("disclosure_threshold")
+        if isinstance(k, int) and value < k:
+            raise ValueError(
+                f"min_cases ({value}) must be at least disclosure_threshold ({k}): a chain "
+                "tested on fewer cases than k would publish results about groups too small "
+                "to show"
+            )
+        return value
 
 
 @dataclass(frozen=True)
@@ -148,7 +170,11 @@ def load_workspace(root: Path) -> Workspace:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
         pos = doc.position(loc, key=err["type"] == "extra_forbidden")
-        what = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
+        what = (
+            "unknown setting"
+            if err["type"] == "extra_forbidden"
+            else err["msg"].removeprefix("Value error, ")
+        )
         dotted = ".".join(str(p) for p in loc)
         raise WorkspaceError(
             f"{path}:{pos.line}:{pos.column} {what} ({dotted})",
