@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from cmo.report import build_report
+from cmo.report.disclosure import Rule, suppress_table
 from cmo.report.i18n import catalogue
 from cmo.store import open_store
 from cmo.workspace import load_workspace
@@ -261,24 +262,27 @@ def test_small_counts_are_shown_as_less_than_k(small_report) -> None:
     inari = next(row for row in batches if row[0] == "inari")
     assert inari[3:] == ["<5", "·", "·"]  # 4 rows in: all hidden
     kemi = next(row for row in batches if row[0] == "kemi")
-    # 2 quarantined: <5, and accepted is hidden (it would be 62 − quarantined)
-    assert kemi[3:] == ["62", "·", "<5"]
+    # 2 quarantined: hidden, and so is accepted (it would be 62 − quarantined)
+    assert kemi[3:] == ["62", "·", "·"]
 
 
-def test_quarantine_table_shows_a_few_bad_values_as_less_than_k_and_no_totals(
-    small_report,
-) -> None:
-    """Totals of cells shown as <k would narrow them; the audit (test_disclosure) proves the
-    rest against the batch table."""
+def test_quarantine_table_has_secondary_suppression(small_report) -> None:
     _, page = small_report
     table = page.tables["quarantine-table"]
     header, *body = table
-    assert "Total" not in header and all(row[0] != "Total" for row in body)
     for row in body:
         for cell in row[1:]:
             for n in _numbers(cell):
                 assert not 0 < n < 5
-    assert any(cell == "<5" for row in body for cell in row[1:])
+    if header[-1] != "Total":  # no totals shown: nothing to work a hidden cell out from
+        return
+    hidden = [[c in ("<5", "·") for c in row[1:]] for row in body]
+    for row, flags in zip(body, hidden, strict=True):  # rows: never exactly one hidden cell
+        cells, total = flags[:-1], flags[-1]
+        assert not (sum(cells) == 1 and not total), row
+    for j in range(len(header) - 1):  # columns likewise
+        column = [flags[j] for flags in hidden]
+        assert not (sum(column[:-1]) == 1 and not column[-1]), j
 
 
 def test_estimates_from_fewer_than_k_cases_are_not_shown(small_report) -> None:
@@ -331,6 +335,22 @@ def test_no_n_by_office_and_no_small_interactions(small_report) -> None:
     for svg in re.findall(r"<svg.*?</svg>", html, flags=re.S):
         if "by office" in svg:
             assert "(n " not in svg
+
+
+def test_suppress_table_rules() -> None:
+    rule = Rule(5)
+    s = suppress_table([[10, 3, 20, 30], [15, 8, 9, 40], [50, 60, 70, 80]], rule)
+    # 3 is small; then 10 (its row), 15 and 8 (the columns of 10 and 3): two hidden per line
+    assert s.cells == [
+        [True, True, False, False],
+        [True, True, False, False],
+        [False, False, False, False],
+    ]
+    assert not any(s.row_totals) and not any(s.col_totals)
+    s = suppress_table([[3, 0], [0, 0]], rule)
+    assert s.cells[0][0] and s.row_totals[0] and s.col_totals[0]
+    s = suppress_table([[12, 30], [40, 50]], rule)
+    assert not any(any(r) for r in s.cells) and not any(s.row_totals) and not s.grand_total
 
 
 # ---- in a real browser -----------------------------------------------------------------------

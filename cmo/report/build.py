@@ -15,15 +15,12 @@ from markupsafe import Markup
 from cmo import __version__
 from cmo.analysis import AnalysisResult, analyse
 from cmo.errors import InputError
-from cmo.report.audit import DisclosureError, Model
 from cmo.report.charts import ForestRow, forest, next_id, reset_ids
-from cmo.report.counts import add_chains, add_filtered, add_quality, left_cell, n_cell
 from cmo.report.diagram import Evidence, theory_diagram
 from cmo.report.disclosure import Rule
 from cmo.report.i18n import Texts, catalogue
-from cmo.report.quality import missingness, quality_counts, quality_section
+from cmo.report.quality import quality as quality_section
 from cmo.store import open_store
-from cmo.store.sql import scope
 from cmo.theory import validate
 from cmo.theory.graph import theory_graph
 from cmo.workspace import Workspace
@@ -79,8 +76,6 @@ class Report:
     sections: list[str] = field(default_factory=list)
     #: SHA-256 of the analysis the report shows (its canonical JSON).
     analysis_sha256: str = ""
-    disclosure: dict[str, Any] = field(default_factory=dict)
-    verdicts: dict[str, int] = field(default_factory=dict)  # as the report shows them
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,9 +87,8 @@ class Report:
             "bytes": len(self.html.encode("utf-8")),
             "seconds": round(self.seconds, 3),
             "sections": self.sections,
-            "verdicts": self.verdicts or self.analysis.verdict_counts(),
+            "verdicts": self.analysis.verdict_counts(),
             "analysis_sha256": self.analysis_sha256,
-            "disclosure": self.disclosure,
         }
 
 
@@ -144,50 +138,8 @@ def build_report(
         for i in f.indicators
         if i.range is not None and i.range.min == 0 and i.range.max == 1
     }
-    indicators = {i.id: i for f in validation.indicator_files for i in f.indicators}
     with open_store(ws.store_path, read_only=True) as store:
-        counts = quality_counts(store, offices, periods)
-        missing = missingness(store, indicators, rule, t, offices, periods)
-        filtered_cases = _cases(store, offices, periods) if offices or periods else 0
-        all_cases = _cases(store, (), ()) if offices or periods else 0
-    audit_started = time.perf_counter()
-    model = _count_model(result, counts, rule)
-    if offices or periods:
-        outside = all_cases - filtered_cases
-        if rule.small(outside):
-            raise DisclosureError(
-                f"the filter leaves out {outside} case(s), fewer than k = {rule.k}: set against "
-                "the unfiltered report, it would show them",
-                hint="choose a filter that leaves out no cases or at least k of them",
-            )
-        full_result = analyse(ws, theories, lang=lang, refuters="none")
-        with open_store(ws.store_path, read_only=True) as store:
-            full = _count_model(full_result, quality_counts(store, (), ()), rule)
-        full.protect_all()
-        add_filtered(model, full, [n for n in model.cells if n.startswith(("n|", "left|"))])
-    try:
-        hidden = model.protect_all()
-    except DisclosureError as exc:
-        raise DisclosureError(
-            exc.message,
-            hint="the report is not written; "
-            + (
-                "try a wider filter or none"
-                if offices or periods
-                else "this is a bug in cmo's suppression: please report it"
-            ),
-        ) from None
-    model.audit()
-    disclosure = {
-        "k": rule.k,
-        "cells": sum(1 for c in model.cells.values() if c.state != "latent" and not c.fixed),
-        "small": sum(1 for c in model.cells.values() if c.state == "small" and not c.fixed),
-        "hidden": len(hidden),
-        "relations": len(model.relations),
-        "audit_seconds": round(time.perf_counter() - audit_started, 3),
-    }
-    quality = quality_section(model, counts, t, missing)
-    summary = _summary(result, t, rule)
+        quality = quality_section(store, result, rule, t, validation, offices, periods)
     context = {
         "t": t,
         "lang": lang,
@@ -195,20 +147,19 @@ def build_report(
         "k": rule.k,
         "rule": rule,
         "version": __version__,
-        "summary": summary,
+        "summary": _summary(result, t),
         "facts": _facts(result, t, rule),
         "analysis_sha256": digest,
         # CSS strings: the name is stripped of quotes, backslashes and angle brackets
         "css_header": Markup(_css_string(f"{t('title')} — {ws.settings.name}")),
         "css_page": Markup(t("page_css")),
-        "matrix": _matrix(result, t, rule, model),
+        "matrix": _matrix(result, t, rule),
         "theories": [_theory(validation, th, t, lang, result) for th in chosen],
-        "chains": [_chain(c, t, rule, result.office_names, model) for c in result.chains],
+        "chains": [_chain(c, t, rule, result.office_names) for c in result.chains],
         "scorecard": _scorecard(result, chosen, t, rule, lang, office_level, proportions),
         "quality": quality,
         "methods": _methods(result, t),
         "rameses": _rameses(t),
-        "disclosure": disclosure,
     }
     html = _render(context)
     sections = ["summary", "matrix", "theories", "chains", "scorecard", "quality", "methods"]
@@ -219,25 +170,7 @@ def build_report(
         analysis=result,
         sections=sections,
         analysis_sha256=digest,
-        disclosure=disclosure,
-        verdicts=summary["counts"],
     )
-
-
-def _count_model(result: AnalysisResult, counts: Any, rule: Rule) -> Model:
-    """Every count the report publishes, with the relations between them (see counts.py)."""
-    model = Model(rule.k)
-    add_chains(model, result)
-    add_quality(model, counts)
-    return model
-
-
-def _cases(store: Any, offices: Sequence[str], periods: Sequence[str]) -> int:
-    conditions, params = scope(offices, periods)
-    sql = "SELECT count(DISTINCT case_key) FROM case_observations WHERE " + " AND ".join(
-        ["1=1", *conditions]
-    )
-    return int(store.con.execute(sql, params).fetchone()[0])
 
 
 def _render(context: dict[str, Any]) -> str:
@@ -267,11 +200,6 @@ def _effect_text(effect: Any, t: Texts) -> str:
         e, lo, hi = (math.exp(v) for v in (est, low, high))
         return f"{name} {t.number(e)} [{t.number(lo)}, {t.number(hi)}]"
     return f"{t.signed(est)} [{t.signed(low)}, {t.signed(high)}]"
-
-
-def _too_little(t: Texts) -> dict[str, str]:
-    _, mark, css = VERDICT_KEYS["too little data"]
-    return {"word": t("verdict_too_little_data"), "mark": mark, "css": css}
 
 
 def _verdict(test: Any, t: Texts) -> dict[str, str]:
@@ -357,14 +285,9 @@ def _count(n: int, rule: Rule, t: Texts) -> str:
     return rule.label() if rule.small(n) else t.integer(n)
 
 
-def _summary(result: AnalysisResult, t: Texts, rule: Rule) -> dict[str, Any]:
-    """The answer in plain words: the counts, then what each chain shows. No verdict rests on
-    fewer than k cases, whatever min_cases says: such tests count as too little data."""
-    counts = dict.fromkeys(VERDICT_KEYS, 0)
-    for c in result.chains:
-        for tt in c.tests:
-            cls = tt.verdict_class if rule.enough(tt.n) else "too little data"
-            counts[cls] = counts.get(cls, 0) + 1
+def _summary(result: AnalysisResult, t: Texts) -> dict[str, Any]:
+    """The answer in plain words: the counts, then what each chain shows."""
+    counts = result.verdict_counts()
     return {
         "lead": t(
             "summary_lead",
@@ -376,7 +299,6 @@ def _summary(result: AnalysisResult, t: Texts, rule: Rule) -> dict[str, Any]:
         ),
         "chains": [(c.label, t(f"summary_{c.summary}")) for c in result.chains],
         "any_held": counts["held"] > 0,
-        "counts": counts,
     }
 
 
@@ -408,12 +330,11 @@ def _context_label(test: Any, t: Texts) -> str:
     return t(test.context) if test.context in ("elsewhere", "everywhere") else test.label
 
 
-def _matrix(result: AnalysisResult, t: Texts, rule: Rule, model: Model) -> list[dict[str, Any]]:
+def _matrix(result: AnalysisResult, t: Texts, rule: Rule) -> list[dict[str, Any]]:
     rows = []
     for chain in result.chains:
         for i, test in enumerate(chain.tests):
             show = test.effect is not None and rule.enough(test.n)
-            # no verdict from fewer than k cases, whatever min_cases says
             rows.append(
                 {
                     "chain": chain.label,
@@ -421,10 +342,10 @@ def _matrix(result: AnalysisResult, t: Texts, rule: Rule, model: Model) -> list[
                     "first": i == 0,
                     "span": len(chain.tests),
                     "context": _context_label(test, t),
-                    "verdict": _verdict(test, t) if rule.enough(test.n) else _too_little(t),
-                    "refutation": _refutation(test, t, result.office_names) if show else None,
+                    "verdict": _verdict(test, t),
+                    "refutation": _refutation(test, t, result.office_names),
                     "effect": _effect_text(test.effect, t) if show else "",
-                    "n": model.text(n_cell(chain, test.context), t.integer),
+                    "n": _count(test.n, rule, t),
                 }
             )
     return rows
@@ -486,14 +407,14 @@ def _theory(
     }
 
 
-def _chain(chain: Any, t: Texts, rule: Rule, names: dict[str, str], model: Model) -> dict[str, Any]:
+def _chain(chain: Any, t: Texts, rule: Rule, names: dict[str, str]) -> dict[str, Any]:
     def rows(tests: list[Any], with_n: bool = True) -> list[ForestRow]:
         """Forest rows. By office, no n is shown: offices' n would add up to the context's
         n, so a hidden office's n could be worked out."""
         out = []
         for test in tests:
             label = names.get(test.context, _context_label(test, t))
-            n = model.text(n_cell(chain, test.context), t.integer) if with_n else ""
+            n = _count(test.n, rule, t) if with_n else ""
             if test.effect is None or not rule.enough(test.n):
                 note = t(VERDICT_KEYS["too little data"][0])
                 out.append(ForestRow(label, None, None, None, test.verdict_class, note, n))
@@ -510,10 +431,9 @@ def _chain(chain: Any, t: Texts, rule: Rule, names: dict[str, str], model: Model
             "notes": _phrases("; ".join(x.effect.notes), t),
         }
         for x in chain.tests
-        if x.effect is not None and rule.enough(x.n)
+        if x.effect is not None
     ]
     labels = {x.context: _context_label(x, t) for x in chain.tests}
-    inside = {x.context: x.n for x in chain.tests}
     interactions = [
         t(
             "interaction_row",
@@ -522,10 +442,7 @@ def _chain(chain: Any, t: Texts, rule: Rule, names: dict[str, str], model: Model
             difference=t(f"difference_{i.difference.replace(' ', '_')}"),
         )
         for i in chain.interactions
-        # k cases inside the context and k outside it, whatever min_cases says
         if i.effect is not None
-        and rule.enough(inside.get(i.context, 0))
-        and rule.enough(i.n - inside.get(i.context, 0))
     ]
     mediation = []
     for test in chain.tests:
@@ -541,7 +458,7 @@ def _chain(chain: Any, t: Texts, rule: Rule, names: dict[str, str], model: Model
                     f"{t.signed(ind['ci_high'])}]",
                 )
             )
-    excluded = model.cells[left_cell(chain)].value
+    excluded = sum(sum(x.excluded.values()) for x in chain.tests)
     scale = {"binomial": "log odds", "poisson": "log rate"}.get(chain.family, "difference")
     return {
         "id": f"{chain.theory}-{chain.chain}",
@@ -570,10 +487,10 @@ def _chain(chain: Any, t: Texts, rule: Rule, names: dict[str, str], model: Model
         "refutations": [
             {"context": _context_label(x, t), **r}
             for x in chain.tests
-            if rule.enough(x.n) and (r := _refutation(x, t, names)) is not None
+            if (r := _refutation(x, t, names)) is not None
         ],
         "warnings": sorted({f"{w.code}: {t(f'warning_{w.code}')}" for w in chain.warnings}),
-        "excluded": model.text(left_cell(chain), t.integer) if excluded else "",
+        "excluded": _count(excluded, rule, t) if excluded else "",
     }
 
 
@@ -678,19 +595,10 @@ def _criterion_row(
         for k, v in crit.target.items()
         if v is not None
     )
-    # a trend only from estimates that are shown: every period's pooled estimate from k cases,
-    # and the latest one not hidden for an office's sake
-    pooled = [c for c in crit.cells if c.office == "all" and c.estimate is not None]
-    trusted = office_level or (
-        not any_hidden and all(rule.enough(c.n) for c in pooled) and bool(pooled)
+    trend = crit.trends.get("all", "one period")
+    trend_key = {"up": "trend_up", "down": "trend_down", "no clear change": "trend_flat"}.get(
+        trend, "trend_one"
     )
-    trend = crit.trends.get("all", "one period") if trusted else "hidden"
-    trend_key = {
-        "up": "trend_up",
-        "down": "trend_down",
-        "no clear change": "trend_flat",
-        "hidden": "trend_hidden",
-    }.get(trend, "trend_one")
     return {"label": crit.label, "target": target, "cells": cells, "trend": t(trend_key)}
 
 

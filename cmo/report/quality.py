@@ -1,55 +1,55 @@
-"""The data-quality section: batches, quarantined cells by reason and office, missing values.
-
-What describes people and what describes the data are kept apart. Rows of case and worker
-batches are clients and staff: their counts are in the disclosure model (small ones ``<k``,
-others hidden when the audit says so). Office-level batches have one row per office: shown as
-they are. Quarantined *cells* by reason describe the data: shown as counts, hidden only where
-the audit finds they would reveal a count of people. Missing values are shares of rows; a share
-whose count of missing (or of filled) rows is 1 … k−1 is shown as "fewer than k rows"."""
+"""The report's data-quality section: batches, quarantine by reason and office, missingness —
+with disclosure control that also holds across the tables."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from cmo.report.audit import Model
-from cmo.report.counts import QualityCounts
-from cmo.report.disclosure import Rule
+from cmo.analysis import AnalysisResult
+from cmo.report.disclosure import Rule, suppress_table
 from cmo.report.i18n import Texts
 from cmo.store.sql import ident, scope
 
 
-def quality_counts(store: Any, offices: Sequence[str], periods: Sequence[str]) -> QualityCounts:
+def _count(n: int, rule: Rule, t: Texts) -> str:
+    return rule.label() if rule.small(n) else t.integer(n)
+
+
+def quality(
+    store: Any,
+    result: AnalysisResult,
+    rule: Rule,
+    t: Texts,
+    validation: Any,
+    offices: Sequence[str],
+    periods: Sequence[str],
+) -> dict[str, Any]:
+    """Batches, quarantine by reason and office, missingness — with disclosure control that
+    also holds across the tables (a hidden count must not be a difference of shown ones)."""
+    indicators = {i.id: i for f in validation.indicator_files for i in f.indicators}
     batches = [
         b
         for b in store.batches()
         if (not offices or b.office in offices) and (not periods or b.period in periods)
     ]
-    cells: dict[tuple[str, str], int] = {}
-    for b in batches:
-        for reason, _column, count in store.quarantine_reasons(b.batch_id):
-            cells[(reason, b.office)] = cells.get((reason, b.office), 0) + count
-    return QualityCounts(
-        batches=batches,
-        offices=sorted({b.office for b in batches}),
-        reasons=sorted({r for r, _ in cells}),
-        cells=cells,
-    )
-
-
-def quality_section(
-    model: Model, q: QualityCounts, t: Texts, missing: list[dict[str, str]]
-) -> dict[str, Any]:
-    def text(name: str) -> str:
-        return model.text(name, t.integer)
-
     batch_rows = []
-    for b in q.batches:
-        if b.level == "office":  # one row per office: describes offices, shown as it is
-            shown = [t.integer(v) for v in (b.rows_in, b.rows_accepted, b.rows_quarantined)]
+    guarded: set[str] = set()  # offices with a hidden batch count
+    for b in batches:
+        small = [rule.small(v) for v in (b.rows_in, b.rows_accepted, b.rows_quarantined)]
+        if small[0]:
+            shown = [rule.label(), "·", "·"]
+        elif small[1] or small[2]:
+            # rows in = accepted + quarantined: hiding one part means hiding the other too
+            shown = [t.integer(b.rows_in), "·", "·"]
         else:
-            base = f"batch|{b.batch_id}"
-            shown = [text(f"{base}|in"), text(f"{base}|acc"), text(f"{base}|quar")]
+            shown = [
+                t.integer(b.rows_in),
+                t.integer(b.rows_accepted),
+                t.integer(b.rows_quarantined),
+            ]
+        if any(small):
+            guarded.add(b.office)
         batch_rows.append(
             {
                 "office": b.office,
@@ -60,27 +60,59 @@ def quality_section(
                 "quarantined": shown[2],
             }
         )
-    table = [
-        {
-            "reason": reason,
-            "cells": [text(f"q|{reason}|{o}") for o in q.offices],
-            "total": "",
-        }
-        for reason in q.reasons
-    ]
+    reasons: dict[str, dict[str, int]] = {}
+    office_names = sorted({b.office for b in batches})
+    for b in batches:
+        for reason, _column, count in store.quarantine_reasons(b.batch_id):
+            reasons.setdefault(reason, {}).setdefault(b.office, 0)
+            reasons[reason][b.office] += count
+    names = sorted(reasons)
+    cells = [[reasons[r].get(o, 0) for o in office_names] for r in names]
+    hidden = suppress_table(cells, rule) if cells else None
+    # An office with a hidden batch count: its whole column is hidden, and no totals are
+    # shown, so that nothing can be worked out against the batch table.
+    columns_hidden = {j for j, o in enumerate(office_names) if o in guarded}
+    totals = not columns_hidden
+    table = []
+    for i, reason in enumerate(names):
+        row = []
+        for j, _office in enumerate(office_names):
+            v = cells[i][j]
+            if (j in columns_hidden and v) or (hidden and hidden.cells[i][j] and not rule.small(v)):
+                row.append("·")
+            else:
+                row.append(_count(v, rule, t))
+        total = sum(cells[i])
+        shown_total = (
+            "·"
+            if (hidden and hidden.row_totals[i] and not rule.small(total))
+            else _count(total, rule, t)
+        )
+        table.append({"reason": reason, "cells": row, "total": shown_total})
+    col_totals = []
+    for j in range(len(office_names)):
+        total = sum(cells[i][j] for i in range(len(names)))
+        col_totals.append(
+            "·"
+            if hidden and hidden.col_totals[j] and not rule.small(total)
+            else _count(total, rule, t)
+        )
+    grand = sum(sum(r) for r in cells)
+    missing = _missingness(store, indicators, rule, t, offices, periods)
     return {
         "batches": batch_rows,
-        "offices": q.offices,
+        "offices": office_names,
         "reasons": table,
-        # no totals: a total of cells shown as "<k" would narrow each of them
-        "reason_totals": [],
-        "totals": False,
-        "grand_total": "",
+        "reason_totals": col_totals,
+        "totals": totals,
+        "grand_total": "·"
+        if hidden and hidden.grand_total and not rule.small(grand)
+        else _count(grand, rule, t),
         "missing": missing,
     }
 
 
-def missingness(
+def _missingness(
     store: Any,
     indicators: dict[str, Any],
     rule: Rule,
@@ -88,38 +120,31 @@ def missingness(
     offices: Sequence[str],
     periods: Sequence[str],
 ) -> list[dict[str, str]]:
-    """The share of case rows missing each indicator — shown only when there are at least k
-    cases, and as "fewer than k rows" when the missing (or the filled) rows are 1 … k−1: a
-    share times a known number of rows would give the small count back."""
+    """The share of case rows missing each indicator (shares only: a count of rows could be
+    set against the batch table)."""
     cols = store.columns("case_observations")
     present = [i for i in sorted(indicators) if i in cols]
     if not present:
         return []
     conditions, params = scope(offices, periods)
-    where = " AND ".join(["1=1", *conditions])
+    where = ["1=1", *conditions]
     sql = (
-        "SELECT count(*), count(DISTINCT case_key), "
+        "SELECT count(*), "
         + ", ".join(f"count({ident(i)})" for i in present)
-        + f" FROM case_observations WHERE {where}"
+        + f" FROM case_observations WHERE {' AND '.join(where)}"
     )
     row = store.con.execute(sql, params).fetchone()
-    total, cases = int(row[0]), int(row[1])
-    if not rule.enough(cases):
+    total = int(row[0])
+    if not rule.enough(total):
         return []
     out = []
-    for ind_id, filled in zip(present, row[2:], strict=True):
-        missing = total - int(filled)
-        if rule.small(missing):
-            text = t("missing_few", k=rule.k)
-        elif rule.small(int(filled)):
-            text = t("filled_few", k=rule.k)
-        else:
-            text = t.percent(missing / total, 0)
+    for ind_id, filled in zip(present, row[1:], strict=True):
+        missing = (total - int(filled)) / total
         out.append(
             {
                 "indicator": indicators[ind_id].label.get(t.lang),
                 "id": ind_id,
-                "missing": text,
+                "missing": t.percent(missing, 0),
             }
         )
     return out
