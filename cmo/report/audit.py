@@ -14,10 +14,10 @@ The model (:class:`Tables`):
   a sensitive cell that means 0 is ruled out and so is 1 … k−1: it is at least k), or a share
   of another cell rounded to whole per cents (``data-share``: numerator and denominator keys).
 
-**The protection rule** (documented in docs/report.md): for every cell shown as ``<k``, the
-feasible integer values given everything on the page and all relations must still include
-the whole of 1 … k−1 — the page may not narrow a small count beyond what ``<k`` says. The
-audit computes, per such cell, the minimum and maximum by mixed-integer linear programming
+**The protection rule** (documented in docs/report.md): for every small count of people,
+the feasible integer interval given everything on the page and all relations must stay at
+least half as wide as what ``<k`` says (1 … k−1): for k = 5, at least three possible values
+(such as 2…4) — never pinned, never narrowed to two. The audit computes, per such cell, the minimum and maximum by mixed-integer linear programming
 (``scipy.optimize.milp``, HiGHS), the protection intervals of τ-ARGUS and sdcTable.
 
 :func:`protect` chooses the complementary suppressions (greedy: while the audit finds a
@@ -138,6 +138,16 @@ def share_percent(num: int, den: int) -> int:
 # -- the audit ------------------------------------------------------------------------------
 
 
+def protection(k: int) -> int:
+    """The width a small count's feasible interval must keep: half of what ``<k`` leaves
+    (1 … k−1), rounded up — for k = 5, three possible values such as 2…4."""
+    return math.ceil((k - 1) / 2)
+
+
+def protected(low: int, high: int, k: int) -> bool:
+    return high - low >= protection(k)
+
+
 def _bounds(cell: Cell, pub: Published | None, k: int) -> tuple[float, float]:
     if pub is None:
         return (0.0, math.inf)
@@ -155,7 +165,10 @@ def _bounds(cell: Cell, pub: Published | None, k: int) -> tuple[float, float]:
     return (0.0, math.inf)  # share: linked to its denominator by two inequalities
 
 
-def _components(tables: Tables, keys: Iterable[str]) -> list[tuple[set[str], list[Relation]]]:
+def _components(
+    tables: Tables, keys: Iterable[str], published: dict[str, Published]
+) -> list[tuple[set[str], list[Relation]]]:
+    """The connected parts of the system (by relations and shares) that hold ``keys``."""
     parent: dict[str, str] = {}
 
     def find(a: str) -> str:
@@ -165,32 +178,40 @@ def _components(tables: Tables, keys: Iterable[str]) -> list[tuple[set[str], lis
         return a
 
     for rel in tables.relations:
-        first = rel.keys[0]
         for other in rel.keys[1:]:
-            parent[find(other)] = find(first)
-    groups: dict[str, set[str]] = {}
+            parent[find(other)] = find(rel.keys[0])
+    for key, pub in published.items():
+        if pub.kind == "share":
+            parent[find(key)] = find(pub.of)
+    roots = {find(key) for key in keys}
+    members: dict[str, set[str]] = {r: set() for r in roots}
+    for key in list(parent):
+        if find(key) in members:
+            members[find(key)].add(key)
     for key in keys:
-        groups.setdefault(find(key), set()).add(key)
-    out = []
-    for root, members in groups.items():
-        rels = [r for r in tables.relations if find(r.keys[0]) == root]
-        for r in rels:
-            members |= set(r.keys)
-        out.append((members, rels))
-    return out
+        members[find(key)].add(key)
+    return [
+        (members[r], [rel for rel in tables.relations if find(rel.keys[0]) == r])
+        for r in sorted(roots)
+    ]
 
 
 def audit(
     tables: Tables, published: dict[str, Published], k: int, only: Iterable[str] | None = None
 ) -> list[Finding]:
-    """Every ``<k`` cell (of ``only``, if given) whose feasible integer interval, given what
-    is published and the relations, no longer includes all of 1 … k−1."""
-    small = [key for key, p in published.items() if p.kind == SMALL]
+    """Every small count of people (of ``only``, if given) whose feasible integer interval,
+    given what is published and the relations, is narrower than :func:`protection`."""
+    # the cells shown as <k, and any small count of people shown some other way (a share, …)
+    small = [
+        key
+        for key, p in published.items()
+        if p.kind == SMALL or (tables.cells[key].sensitive and 0 < tables.cells[key].value < k)
+    ]
     if only is not None:
         wanted = set(only)
         small = [key for key in small if key in wanted]
     findings = []
-    for members, rels in _components(tables, small):
+    for members, rels in _components(tables, small, published):
         findings += _audit_component(tables, published, k, members, rels, set(small))
     return findings
 
@@ -245,7 +266,7 @@ def _audit_component(
             if res.status != 0:
                 raise DisclosureError(f"the published counts are inconsistent at {key}")
             ends.append(round(sign * res.fun))
-        if ends[0] > 1 or ends[1] < k - 1:
+        if not protected(ends[0], ends[1], k):
             findings.append(Finding(key, ends[0], ends[1]))
     return findings
 

@@ -121,11 +121,15 @@ class Shown:
             return str(self.t.percent(pub.value / 100, 0))
         return str(self.t.integer(int(pub.value)))
 
-    def cell(self, key: str) -> Markup:
-        """The count as it goes on the page, marked for the audit."""
+    def cell(self, key: str, *, percent: bool = False) -> Markup:
+        """The count as it goes on the page, marked for the audit (``percent``: a column of
+        shares, where an exact none reads 0 %)."""
         pub = self.published[key]
         share = f' data-share="{escape(pub.of)}"' if pub.kind == "share" else ""
-        return Markup(f'<span data-cell="{escape(key)}"{share}>{escape(self.text(key))}</span>')
+        text = self.text(key)
+        if percent and pub.kind == "exact" and pub.value == 0:
+            text = str(self.t.percent(0.0, 0))
+        return Markup(f'<span data-cell="{escape(key)}"{share}>{escape(text)}</span>')
 
     def hidden(self, key: str) -> bool:
         return self.published[key].kind in (SMALL, HIDDEN)

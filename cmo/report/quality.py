@@ -83,7 +83,8 @@ def gather(
                     sent.add(ind_id)
                     label = indicators[ind_id].label.get(lang)
                     facts.missing.append(Missing(ind_id, label, level, at, n, n - int(filled)))
-    facts.not_sent = sorted(indicators[i].label.get(lang) for i in set(indicators) - sent)
+    unsent = {i for i in indicators if i not in sent and indicators[i].composite is None}
+    facts.not_sent = sorted(indicators[i].label.get(lang) for i in unsent)
     return facts
 
 
@@ -117,15 +118,18 @@ def quality_tables(tables: Tables, facts: QualityFacts) -> dict[str, str]:
         tables.cell("q:*:*", grand, sensitive=False)
         tables.total("q:*:*", [f"q:{r}:*" for r in facts.reasons], "the grand total")
     shares = {}
+    used = {(m.level, m.point) for m in facts.missing}
     for level, points in facts.points.items():
         people = level != "office"
-        for point, n in points.items():
-            tables.cell(_rows_key(level, point), n, sensitive=people)
+        keys = []
+        for point, n in points.items():  # rows at a point no indicator is shown for: latent
+            key = _rows_key(level, point)
+            keys.append(key if (level, point) in used else f"latent:{key}")
+            tables.cell(keys[-1], n, sensitive=people)
         accepted = [f"b:{b.batch_id}:ok" for b in facts.batches if b.level == level]
         if accepted and sum(points.values()) == sum(
             b.rows_accepted for b in facts.batches if b.level == level
         ):
-            keys = [_rows_key(level, p) for p in points]
             # rows at the points add up to the accepted rows of the level's batches
             latent = tables.cell(f"latent:rows:{level}", sum(points.values()), sensitive=False)
             tables.total(latent, keys, f"{level} rows by measurement point")
@@ -165,7 +169,7 @@ def quality_view(facts: QualityFacts, shown: Shown, t: Any) -> dict[str, Any]:
             "id": m.indicator,
             "where": t(f"level_{m.level}") + (f" · {m.point}" if m.point else ""),
             "rows": shown.cell(_rows_key(m.level, m.point)),
-            "missing": shown.cell(f"m:{m.indicator}:{m.level}:{m.point or '-'}"),
+            "missing": shown.cell(f"m:{m.indicator}:{m.level}:{m.point or '-'}", percent=True),
         }
         for m in sorted(facts.missing, key=lambda m: (m.level, m.point or "", m.label))
     ]
