@@ -176,9 +176,7 @@ def test_shares_times_totals_are_constraints() -> None:
     published = {"missing": Published("small"), "rows": Published("exact", 6)}
     # the page shows the share instead of <k: the audit reads that as an exact constraint
     assert share_percent(1, 6) == 17
-    page = (
-        '<span data-cell="rows">6</span><span data-cell="missing" data-share="rows">17%</span>'
-    )
+    page = '<span data-cell="rows">6</span><span data-cell="missing" data-share="rows">17%</span>'
     assert read_page(page, K) == shown
     assert audit_page(page, t2, K)[0].key == "missing"
     assert not audit(t2, published, K)
@@ -314,7 +312,7 @@ def test_hidden_counts_cannot_be_recomputed_from_the_page(small_report) -> None:
     names.append("T")
     for keys in chains.values():
         if len(keys) > 1:
-            eqs.append({"T": 1, **{k: -1 for k in keys}})
+            eqs.append({"T": 1, **dict.fromkeys(keys, -1)})
     shown = {}
     for k, v in text.items():
         if "%" in v:
@@ -417,12 +415,12 @@ def test_filtered_report_rounds_counts_of_people(small_ws) -> None:
 def test_rounding_defeats_differencing() -> None:
     """Full report exact X, filtered report rounded to 5: the left-out count X − Y keeps at
     least k possible values whatever Y was (the audit reads a rounded count as that range)."""
-    from cmo.report.audit import _bounds, rounded
     from cmo.report.audit import Cell as C
+    from cmo.report.audit import _bounds, rounded
 
     for y in range(5, 300):
         shown = rounded(y, K)
-        same = [v for v in range(0, 400) if v >= K and rounded(v, K) == shown]
+        same = [v for v in range(400) if v >= K and rounded(v, K) == shown]
         assert y in same
         low, high = _bounds(C("y", y), Published("rounded", shown, K), K)
         assert (low, high) == (min(same), max(same))
@@ -452,8 +450,9 @@ def _model_filtered(ws):
 def _test(context: str, n: int, verdict: str = "held") -> SimpleNamespace:
     from cmo.analysis.results import ContextTest
 
-    return ContextTest(context=context, label=context, n=n, n_offices=1, excluded={},
-                       verdict=verdict)
+    return ContextTest(
+        context=context, label=context, n=n, n_offices=1, excluded={}, verdict=verdict
+    )
 
 
 def test_no_verdict_from_fewer_than_k_cases() -> None:
@@ -498,7 +497,7 @@ def test_no_trend_from_a_hidden_estimate() -> None:
     assert _trend_safe(cells(3), Rule(K), office_level=True)  # offices, not people
 
 
-def test_no_interaction_line_from_fewer_than_k_on_a_side(reports) -> None:
+def test_no_interaction_line_from_fewer_than_k_on_a_side(reports) -> None:  # noqa: F811
     """A demo chain with its context's cases cut to 3 (min_cases below k would allow an
     effect): the context comparison is not shown; with 30 it is."""
     import copy
@@ -527,7 +526,7 @@ def test_no_interaction_line_from_fewer_than_k_on_a_side(reports) -> None:
     assert any(test.label in line for line in lines[30])
 
 
-def test_demo_report_audit_and_data_quality(reports) -> None:
+def test_demo_report_audit_and_data_quality(reports) -> None:  # noqa: F811
     """The bundled examples: the audit passes, hides few counts, and the data-quality section
     shows numbers, not dots."""
     _report, path = reports["en"]

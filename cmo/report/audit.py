@@ -17,8 +17,9 @@ The model (:class:`Tables`):
 **The protection rule** (documented in docs/report.md): for every small count of people,
 the feasible integer interval given everything on the page and all relations must stay at
 least half as wide as what ``<k`` says (1 … k−1): for k = 5, at least three possible values
-(such as 2…4) — never pinned, never narrowed to two. The audit computes, per such cell, the minimum and maximum by mixed-integer linear programming
-(``scipy.optimize.milp``, HiGHS), the protection intervals of τ-ARGUS and sdcTable.
+(such as 2…4) — never pinned, never narrowed to two. The audit computes, per such cell, the
+minimum and maximum by mixed-integer linear programming (``scipy.optimize.milp``, HiGHS):
+the protection intervals of τ-ARGUS and sdcTable.
 
 :func:`protect` chooses the complementary suppressions (greedy: while the audit finds a
 narrowed cell, hide the smallest eligible other cell of one of its relations) and
@@ -122,12 +123,12 @@ class Finding:
 
 def rounded(n: int, base: int) -> int:
     """Round half up to a multiple of ``base``."""
-    return int(math.floor(n / base + 0.5)) * base if base > 1 else n
+    return math.floor(n / base + 0.5) * base if base > 1 else n
 
 
 def share_percent(num: int, den: int) -> int:
     """A share in whole per cents, never 0 % unless exactly none nor 100 % unless all."""
-    p = int(math.floor(100 * num / den + 0.5))
+    p = math.floor(100 * num / den + 0.5)
     if num and p == 0:
         return 1
     if num < den and p == 100:
@@ -260,9 +261,9 @@ def _audit_component(
     for key in sorted(members & small):
         ends = []
         for sign in (1.0, -1.0):
-            c = np.zeros(len(names))
-            c[index[key]] = sign
-            res = milp(c, constraints=constraints, bounds=bounds, integrality=integral)
+            objective = np.zeros(len(names))
+            objective[index[key]] = sign
+            res = milp(objective, constraints=constraints, bounds=bounds, integrality=integral)
             if res.status != 0:
                 raise DisclosureError(f"the published counts are inconsistent at {key}")
             ends.append(round(sign * res.fun))
@@ -298,8 +299,9 @@ def protect(
     published = primary(tables, k, base)
     for num, den in (shares or {}).items():
         if published[num].kind != SMALL and tables.cells[den].value:
-            published[num] = Published("share", share_percent(
-                tables.cells[num].value, tables.cells[den].value), of=den)
+            published[num] = Published(
+                "share", share_percent(tables.cells[num].value, tables.cells[den].value), of=den
+            )
     for _ in range(len(tables.cells) + 1):
         findings = audit(tables, published, k)
         if not findings:
@@ -313,9 +315,7 @@ def protect(
     raise DisclosureError("complementary suppression did not settle")
 
 
-def _complement(
-    tables: Tables, published: dict[str, Published], k: int, finding: Finding
-) -> str:
+def _complement(tables: Tables, published: dict[str, Published], k: int, finding: Finding) -> str:
     """The cell to hide for a narrowed one: among the shown cells of its relations, then of
     their neighbours' and so on — nearest first, then smallest — the first whose hiding alone
     protects it; if none does, the nearest smallest (and the loop goes on)."""
@@ -384,7 +384,7 @@ def read_page(html: str, k: int) -> dict[str, Published]:
     parser.feed(html)
     out = {}
     for key, (text, share) in parser.found.items():
-        if text == f"<{k}" or text.startswith(f"<{k} ") or text.startswith(f"< {k}"):
+        if text == f"<{k}" or text.startswith((f"<{k} ", f"< {k}")):
             out[key] = Published(SMALL)
         elif text in ("·", ""):
             out[key] = Published(HIDDEN)

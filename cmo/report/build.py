@@ -12,9 +12,9 @@ from markupsafe import Markup
 
 from cmo import __version__
 from cmo.analysis import AnalysisResult, analyse
+from cmo.report.audit import DisclosureError, Tables, audit_page
 from cmo.report.charts import ForestRow, forest, next_id, reset_ids
 from cmo.report.diagram import Evidence, theory_diagram
-from cmo.report.audit import DisclosureError, Tables, audit_page
 from cmo.report.disclosure import Rule, Shown, chain_tables, check_filter, settle
 from cmo.report.i18n import Texts, catalogue
 from cmo.report.quality import excluded_view, gather, quality_tables, quality_view
@@ -133,7 +133,9 @@ def build_report(
     html = _render(context)
     findings = audit_page(html, tables, rule.k)  # the page as written, proven
     if findings:
-        raise DisclosureError("the report would show hidden counts: " + "; ".join(map(str, findings)))
+        raise DisclosureError(
+            "the report would show hidden counts: " + "; ".join(map(str, findings))
+        )
     sections = ["summary", "matrix", "theories", "chains", "scorecard", "quality", "methods"]
     return Report(
         html=html,
@@ -530,8 +532,10 @@ def _criterion_row(
 def _trend_safe(crit: Any, rule: Rule, office_level: bool) -> bool:
     """A trend compares the first and the last period with an estimate: both from at least k
     cases, and (as the pooled estimate is hidden when an office's is) no office hidden then."""
-    known = sorted((c for c in crit.cells if c.office == "all" and c.estimate is not None),
-                   key=lambda c: c.period)
+    known = sorted(
+        (c for c in crit.cells if c.office == "all" and c.estimate is not None),
+        key=lambda c: c.period,
+    )
     if office_level or len(known) < 2:
         return True
     ends = {known[0].period, known[-1].period}
