@@ -67,6 +67,40 @@ CODES: dict[str, Code] = _catalogue(
         "The file is empty or its top level is not a mapping of keys. A theory file starts "
         "with `id:`; an indicator file with `indicators:`.",
     ),
+    Code(
+        "Y004",
+        E,
+        "File cannot be read",
+        "cmo reads only regular files of at most 32 MB. The file is a folder, a pipe, a device "
+        "or a socket, a symbolic link that leads in a circle or to nothing, too large, or not "
+        "readable by you. The message says which; replace it with an ordinary file or move it "
+        "out of the theory and indicator folders.",
+    ),
+    Code(
+        "Y005",
+        E,
+        "YAML tag",
+        "A tag (`!!python/object/…`, `!!binary`, `!!str`, `!custom`) stands before a value. The "
+        "theory language has no use for tags, and a tag can make other YAML readers run code; "
+        "remove it. cmo reads the value as if the tag were not there.",
+    ),
+    Code(
+        "Y006",
+        E,
+        "Aliases repeat too much",
+        "Aliases (`*name`) repeat what their anchor (`&name`) holds. In one file they may repeat "
+        "at most 100,000 values in all, and an alias must not lie inside the value it names (an "
+        "endless loop). A file beyond that (a 'billion laughs' file) is not read further. Write "
+        "the values out, or reuse less.",
+    ),
+    Code(
+        "Y007",
+        E,
+        "Value cannot be read",
+        "A value has the form of a number or a date but cannot be one (an integer of thousands "
+        "of digits, 2025-13-45), or a key is a list or a mapping. Write a real number or date "
+        "(YYYY-MM-DD), quote the value to keep it as text, or use a plain word as the key.",
+    ),
     # --- S: schema -------------------------------------------------------------------------
     Code(
         "S001",

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,22 +97,24 @@ def test_yaml_typo_gives_one_clear_finding(cmo) -> None:
     assert "Traceback" not in run.stdout + run.stderr
 
 
-def test_unreadable_file_is_a_usage_error(
-    cmo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_unreadable_file_is_a_finding(cmo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file the OS refuses to open is Y004 for that file (the others are still checked),
+    like a pipe or a link in a circle; never a traceback."""
     path = tmp_path / "t.yaml"
     path.write_text("id: x\n", encoding="utf-8")
-    real = Path.read_bytes
+    real = os.open
 
-    def denied(self: Path) -> bytes:
-        if self.name == "t.yaml":  # chmod 0 does not stop root, so simulate the OS refusing
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
+    def denied(file: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if str(file).endswith("t.yaml"):  # chmod 0 does not stop root: simulate the refusal
+            raise PermissionError(13, "Permission denied", str(file))
+        return real(file, flags, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr(os, "open", denied)
     run = cmo("validate", str(path), cwd=tmp_path)
-    assert run.exit_code == 2
-    assert run.stderr.strip() == f"cmo: error: {path}: Permission denied"
+    assert run.exit_code == 1, run.stderr
+    assert run.stdout.startswith(
+        "t.yaml:1:1 Y004 error: the file cannot be read (Permission denied)"
+    )
 
 
 def test_internal_errors_hide_their_message(cmo, monkeypatch: pytest.MonkeyPatch) -> None:

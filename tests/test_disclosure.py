@@ -387,6 +387,61 @@ def test_build_refuses_to_write_when_the_audit_fails(small_ws, monkeypatch) -> N
         build_report(small_ws, lang="en")
 
 
+# ---- the scorecard and the forest plots (kept from test_report.py) ---------------------
+
+
+def test_estimates_from_fewer_than_k_cases_are_not_shown(small_report) -> None:
+    _, page = small_report
+    checked = 0
+    for rows in page.tables.values():
+        if rows and rows[0][:2] == ["Criterion", "Target"]:
+            offices = rows[0][2:-2]
+            for row in rows[1:]:
+                # Inari: 3 accepted cases
+                cell = row[2 + [o.lower() for o in offices].index("inari")]
+                if "no data" in cell:
+                    continue
+                assert "%" not in cell, row
+                assert "n <5" in cell, row
+                checked += 1
+    assert checked >= 1
+    matrix = next(
+        rows for rows in page.tables.values() if rows and rows[0][:2] == ["Chain", "Context"]
+    )
+    for row in matrix[1:]:
+        if row[-1] == "<5":
+            assert row[-2] == ""
+
+
+def test_pooled_estimate_is_hidden_when_an_office_is(small_report) -> None:
+    """All offices' share minus the shown offices' would reveal Inari's (3 cases)."""
+    _, page = small_report
+    for rows in page.tables.values():
+        if rows and rows[0][:2] == ["Criterion", "Target"]:
+            offices = rows[0][2:-1]
+            for row in rows[1:]:
+                inari = row[2 + [o.lower() for o in offices].index("inari")]
+                pooled = row[2 + offices.index("all offices")]
+                if "n <5" in inari:
+                    assert "%" not in pooled and not re.search(r"\d", pooled), row
+
+
+def test_no_n_by_office_and_no_small_interactions(small_report) -> None:
+    report, page = small_report
+    html = report.html
+    text = " ".join(page.text)
+    assert "Far: difference" not in text
+    for chain in report.analysis.chains:
+        for inter in chain.interactions:
+            inside = next(t for t in chain.tests if t.context == inter.context)
+            if inside.n < 30:
+                assert inter.effect is None
+    # forest plots by office carry no counts (they would add up to the context's n)
+    for svg in re.findall(r"<svg.*?</svg>", html, flags=re.S):
+        if "by office" in svg:
+            assert "(n " not in svg
+
+
 # ---- filtered reports: differencing --------------------------------------------------------
 
 

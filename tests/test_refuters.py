@@ -22,7 +22,7 @@ def _data(y, x, office, nc=None, family="gaussian") -> ChainData:
         office=office,
         office_names=NAMES,
         groups={"everywhere": np.ones(len(y), bool)},
-        negative_control=None if nc is None else ("unrelated", nc, "gaussian"),
+        negative_control=None if nc is None else ("unrelated", "Unrelated", nc, "gaussian"),
     )
 
 

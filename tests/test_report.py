@@ -148,9 +148,12 @@ def test_finnish_report_is_finnish_with_decimal_commas(reports) -> None:
     )
     effects = [row[-2] for row in matrix[1:] if row[-2]]
     assert effects
+    # per-SD differences, or for counts the rate ratio ("tiheyssuhde"), never the log scale
     assert all(
-        re.fullmatch(r"[+−]?\d+,\d\d \[[+−]?\d+,\d\d, [+−]?\d+,\d\d\]", e) for e in effects
+        re.fullmatch(r"(tiheyssuhde |vetosuhde )?[+−]?\d+,\d\d \[[+−]?\d+,\d\d, [+−]?\d+,\d\d\]", e)
+        for e in effects
     ), effects
+    assert any(e.startswith("tiheyssuhde 0,9") for e in effects)
     assert "lineaarinen malli, toimistojen kiinteät vaikutukset" in html
     assert "klusterirobusti CR2" in html and "cluster-robust" not in html
     assert "piti, ja vahvempi tässä kontekstissa kuin muualla" in html
@@ -307,3 +310,130 @@ def test_theory_diagrams_show_the_evidence(reports) -> None:
         assert len(ends) == len(set(ends)), "two arrowheads at the same point"
     held = [d for d in diagrams if 'stroke="#009E73" stroke-width="2.6"' in d]
     assert held, "no held mechanism → outcome arrow drawn as held"
+
+
+def test_a_saved_analysis_renders_to_the_same_report(cmo, workspace, tmp_path) -> None:
+    """`cmo report --from result.json` renders a saved analysis without re-running it: the
+    page equals the one rendered from a fresh analysis, byte for byte, and records the
+    analysis it came from. A report in another language than the analysis is refused."""
+    import hashlib
+    import json
+
+    saved = tmp_path / "result.json"
+    run = cmo("analyse", "--format", "json", "--lang", "en", cwd=workspace.root)
+    assert run.exit_code == 0, run.stderr
+    saved.write_text(run.stdout, encoding="utf-8")
+    fresh, again = tmp_path / "fresh.html", tmp_path / "again.html"
+    assert cmo("report", "--lang", "en", "--out", str(fresh), cwd=workspace.root).exit_code == 0
+    done = cmo(
+        "report", "--lang", "en", "--from", str(saved), "--out", str(again), cwd=workspace.root
+    )
+    assert done.exit_code == 0, done.stderr
+    assert fresh.read_bytes() == again.read_bytes()
+    digest = hashlib.sha256(
+        json.dumps(json.loads(run.stdout), sort_keys=True, ensure_ascii=False).encode("utf-8")
+    ).hexdigest()
+    assert f'<meta name="cmo-analysis-sha256" content="{digest}">' in again.read_text("utf-8")
+    other = cmo(
+        "report", "--lang", "fi", "--from", str(saved), "--out", str(again), cwd=workspace.root
+    )
+    assert other.exit_code == 2 and "--lang en" in other.stderr
+    (tmp_path / "bad.json").write_text("{}", encoding="utf-8")
+    bad = cmo(
+        "report", "--from", str(tmp_path / "bad.json"), "--out", str(again), cwd=workspace.root
+    )
+    assert bad.exit_code == 2 and "not an analysis" in bad.stderr
+
+
+PDFTOTEXT = shutil.which("pdftotext")
+MAJOR = {
+    "en": (
+        "Programme theories",
+        "Chains",
+        "Criteria by strategy perspective",
+        "Data quality",
+        "Methods",
+    ),
+    "fi": (
+        "Ohjelmateoriat",
+        "Ketjut",
+        "Arviointikriteerit strategisten",
+        "Aineiston laatu",
+        "Menetelmät",
+    ),
+}
+
+
+def _filled(pgm: bytes) -> float:
+    """How far down a printed page (PGM, grey) its content reaches, as a share of the area
+    between the running header and the page number."""
+    parts = pgm.split(maxsplit=4)
+    width, height = int(parts[1]), int(parts[2])
+    pixels = parts[4][: width * height]
+    top, bottom = int(height * 0.07), int(height * 0.93)
+    last = top
+    for row in range(top, bottom):
+        line = pixels[row * width : (row + 1) * width]
+        if min(line) < 200:
+            last = row
+    return (last - top) / (bottom - top)
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None or PDFTOTEXT is None,
+    reason="needs Debian's chromium and poppler-utils (.ci/run installs both)",
+)
+@pytest.mark.parametrize("lang", ["fi", "en"])
+def test_printed_report_answers_on_page_one(reports, tmp_path, lang) -> None:
+    """Printed on A4: page 1 holds the facts and the what-held-where matrix; every page has its
+    number and the running header; no page is more than half empty except where a major part
+    ends (the next page starts a new one)."""
+    import subprocess
+
+    _, path = reports[lang]
+    pdf = tmp_path / f"report-{lang}.pdf"
+    subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'chromium'}",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={pdf}",
+            path.resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    text = subprocess.run(
+        [PDFTOTEXT, "-layout", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    pages = text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
+    assert len(pages) >= 5
+    first = pages[0]
+    heading = "Mikä piti missäkin" if lang == "fi" else "What held where"
+    assert heading in first
+    assert ("Tulkinta" if lang == "fi" else "Verdict") in first  # the matrix's own header row
+    assert ("toimistoa" if lang == "fi" else "offices") in first.split(heading)[0]  # the facts
+    word = "Sivu" if lang == "fi" else "Page"
+    for number, page in enumerate(pages, start=1):
+        assert f"{word} {number}" in page, number
+    subprocess.run(
+        ["pdftoppm", "-r", "30", "-gray", str(pdf), str(tmp_path / "page")], check=True, timeout=120
+    )
+    images = sorted(tmp_path.glob("page-*.pgm"))
+    assert len(images) == len(pages)
+    for i, image in enumerate(images[:-1]):
+        if _filled(image.read_bytes()) >= 0.5:
+            continue
+        lines = [line for line in pages[i + 1].splitlines() if line.strip()]
+        following = lines[1:4]  # after the running header
+        assert any(any(line.strip().startswith(h) for h in MAJOR[lang]) for line in following), (
+            f"page {i + 1} is more than half empty and no major part starts after it"
+        )

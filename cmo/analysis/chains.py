@@ -108,8 +108,8 @@ class ChainData:
     office: np.ndarray
     office_names: list[str]
     groups: dict[str, np.ndarray]
-    #: The declared negative-control outcome: (id, values, family), or None.
-    negative_control: tuple[str, np.ndarray, str] | None = None
+    #: The declared negative-control outcome: (id, label, values, family), or None.
+    negative_control: tuple[str, str, np.ndarray, str] | None = None
 
 
 def outcome_series(
@@ -171,6 +171,12 @@ def test_chain(
         intervention_label=plan.intervention.label.get(lang) if plan.intervention else None,
         direction=plan.chain.direction.value,
         family=family,
+        mechanism_label=plan.mechanism.label.get(lang),
+        measure_label=(
+            plan.outcome.label.get(lang)  # a change: "change in …"
+            if plan.outcome.change is not None
+            else indicators[plan.outcome.indicator].label.get(lang)
+        ),
     )
     treat = None
     if plan.intervention is not None:
@@ -201,6 +207,7 @@ def test_chain(
         y_nc, family_nc = outcome_series(plan.negative_control, frame, indicators)
         kept.negative_control = (
             plan.negative_control.id,
+            plan.negative_control.label.get(lang),
             y_nc.to_numpy(float)[complete_np],
             family_nc,
         )

@@ -98,29 +98,50 @@ class ClusterCR2:
     def __init__(self, Z: np.ndarray, r: np.ndarray, groups: np.ndarray) -> None:
         import numpy as np
 
-        scale = _column_scale(Z)
-        Zs = Z / scale
-        self.scale = scale
-        self.M = np.linalg.inv(Zs.T @ Zs)
-        p = Zs.shape[1]
         if len(groups) > 1 and bool(np.all(groups[1:] >= groups[:-1])):
-            Zo, ro, sorted_groups = Zs, r, groups  # already in office order: no copy
+            Zo, ro, sorted_groups = Z, r, groups  # already in office order: no copy
         else:
             order = np.argsort(groups, kind="stable")
-            Zo, ro, sorted_groups = Zs[order], r[order], groups[order]
+            Zo, ro, sorted_groups = Z[order], r[order], groups[order]
         _, counts = np.unique(sorted_groups, return_counts=True)
         bounds = np.concatenate([[0], np.cumsum(counts)])
-        self.n_clusters = len(counts)
+        grams, scores = [], []
+        for g in range(len(counts)):
+            Zg, rg = Zo[bounds[g] : bounds[g + 1]], ro[bounds[g] : bounds[g + 1]]
+            grams.append(Zg.T @ Zg)
+            scores.append(Zg.T @ rg)
+        self._setup(grams, scores)
+
+    @classmethod
+    def from_grams(cls, grams: list[np.ndarray], scores: list[np.ndarray]) -> ClusterCR2:
+        """From each cluster's Gram matrix Z_gᵀZ_g and score Z_gᵀr_g (sufficient statistics:
+        no row is needed)."""
+        self = cls.__new__(cls)
+        self._setup(grams, scores)
+        return self
+
+    def _setup(self, grams: list[np.ndarray], scores: list[np.ndarray]) -> None:
+        import numpy as np
+
+        total = np.sum(grams, axis=0)
+        n_scale = np.sqrt(np.maximum(np.diag(total), 0.0))
+        n_scale[n_scale == 0] = 1.0
+        # a diagonal change of basis (columns of unit length) conditions the Gram matrices
+        # without changing any hat matrix
+        self.scale = n_scale
+        inv = 1.0 / n_scale
+        self.M = np.linalg.inv(total * np.outer(inv, inv))
+        p = len(n_scale)
+        self.n_clusters = len(grams)
         meat = np.zeros((p, p))
         self._RK: list[np.ndarray] = []
         self._RK2: list[np.ndarray] = []
-        for g in range(self.n_clusters):
-            Zg, rg = Zo[bounds[g] : bounds[g + 1]], ro[bounds[g] : bounds[g + 1]]
-            s, V = np.linalg.eigh(Zg.T @ Zg)
+        for gram, score in zip(grams, scores, strict=True):
+            s, V = np.linalg.eigh(gram * np.outer(inv, inv))
             keep = s > 1e-12 * max(float(s.max()), 1e-300)
             s, V = s[keep], V[:, keep]
             R = np.sqrt(s)[:, None] * V.T  # r × p, Z_g = Q R
-            Qr = (V.T @ (Zg.T @ rg)) / np.sqrt(s)
+            Qr = (V.T @ (score * inv)) / np.sqrt(s)
             lam, U = np.linalg.eigh(R @ self.M @ R.T)
             one_minus = 1.0 - lam
             a = np.where(one_minus > EIGEN_TOL, 1.0 / np.sqrt(np.maximum(one_minus, EIGEN_TOL)), 0)

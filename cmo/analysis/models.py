@@ -91,14 +91,18 @@ def _drop_constant(matrix: np.ndarray, keep: int) -> np.ndarray:
     """Drop columns without variation (after the first ``keep`` columns) and columns that are
     linear combinations of earlier ones (e.g. an office dummy equal to a covariate). Works on
     the small Gram matrix XᵀX, not on the tall design."""
+    gram = matrix.T @ matrix
+    return matrix[:, _kept(gram, matrix.sum(axis=0), matrix.shape[0], keep)]
+
+
+def _kept(gram: np.ndarray, sums: np.ndarray, n: int, keep: int) -> list[int]:
+    """The columns :func:`_drop_constant` keeps, from the Gram matrix and column sums."""
     import numpy as np
 
-    gram = matrix.T @ matrix
-    n = matrix.shape[0]
-    means = matrix.sum(axis=0) / max(n, 1)
+    means = sums / max(n, 1)
     variances = np.diag(gram) / max(n, 1) - means**2
     kept: list[int] = []
-    for j in range(matrix.shape[1]):
+    for j in range(gram.shape[0]):
         if j >= keep and variances[j] <= 1e-12 * max(1.0, abs(means[j])):
             continue
         if kept and j >= keep:
@@ -112,7 +116,79 @@ def _drop_constant(matrix: np.ndarray, keep: int) -> np.ndarray:
             if residual <= 1e-10 * gram[j, j]:
                 continue
         kept.append(j)
-    return matrix[:, kept]
+    return kept
+
+
+class OfficeStats:
+    """A linear model's sufficient statistics per office: each office's BᵀB, Bᵀ1, Bᵀy, Σy,
+    Σy² and n for the base design B (intercept, mechanism, extras, covariates). OLS with
+    office fixed effects over any set of the offices then needs no row: the office dummies'
+    blocks of the Gram matrix are the offices' sizes and column sums. The data are read once
+    — and leaving one office out (a refuter) costs p × p work, not a refit."""
+
+    def __init__(self, y: np.ndarray, base: np.ndarray, office: np.ndarray) -> None:
+        import numpy as np
+
+        self.levels, index = np.unique(office, return_inverse=True)
+        G = len(self.levels)
+        if len(index) > 1 and bool(np.all(index[1:] >= index[:-1])):
+            Bo, yo = base, y
+        else:
+            order = np.argsort(index, kind="stable")
+            Bo, yo = base[order], y[order]
+        self.counts = np.bincount(index, minlength=G)
+        bounds = np.concatenate([[0], np.cumsum(self.counts)])
+        self.gram, self.colsum, self.xy, self.ysum, self.yy = [], [], [], [], []
+        for g in range(G):
+            Bg, yg = Bo[bounds[g] : bounds[g + 1]], yo[bounds[g] : bounds[g + 1]]
+            self.gram.append(Bg.T @ Bg)
+            self.colsum.append(Bg.sum(axis=0))
+            self.xy.append(Bg.T @ yg)
+            self.ysum.append(float(yg.sum()))
+            self.yy.append(float(yg @ yg))
+
+    def fit(
+        self, keep: int, j: int, covariance: str, offices: list[int] | None = None
+    ) -> tuple[float, Uncertainty]:
+        """The coefficient ``j`` and its uncertainty (CR2 or classical), over ``offices``
+        (indices into the sorted office codes; default all)."""
+        import numpy as np
+
+        chosen = list(range(len(self.levels))) if offices is None else offices
+        p0 = self.gram[0].shape[0]
+        p = p0 + len(chosen) - 1
+        grams, sums, xys = [], [], []
+        for k, g in enumerate(chosen):
+            full = np.zeros((p, p))
+            full[:p0, :p0] = self.gram[g]
+            xy = np.zeros(p)
+            xy[:p0] = self.xy[g]
+            total = np.zeros(p)
+            total[:p0] = self.colsum[g]
+            if k > 0:  # the dummy of this office (the first chosen is the reference)
+                d = p0 + k - 1
+                full[d, :p0] = full[:p0, d] = self.colsum[g]
+                full[d, d] = self.counts[g]
+                xy[d] = self.ysum[g]
+                total[d] = self.counts[g]
+            grams.append(full)
+            sums.append(total)
+            xys.append(xy)
+        n = int(sum(self.counts[g] for g in chosen))
+        gram, xty = np.sum(grams, axis=0), np.sum(xys, axis=0)
+        kept = _kept(gram, np.sum(sums, axis=0), n, keep)
+        idx = np.ix_(kept, kept)
+        beta = np.linalg.solve(gram[idx], xty[kept])
+        if covariance == "CR2":
+            scores = [xy[kept] - g_[idx] @ beta for g_, xy in zip(grams, xys, strict=True)]
+            cr2 = ClusterCR2.from_grams([g_[idx] for g_ in grams], scores)
+            return float(beta[j]), cr2.coefficient(j)
+        yy = sum(self.yy[g] for g in chosen)
+        rss = yy - 2 * float(beta @ xty[kept]) + float(beta @ gram[idx] @ beta)
+        dof = n - len(kept)
+        cov = np.linalg.inv(gram[idx]) * max(rss, 0.0) / dof
+        se = math.sqrt(max(float(cov[j, j]), 0.0))
+        return float(beta[j]), Uncertainty(se, float(dof), "classical")
 
 
 @dataclass
@@ -190,10 +266,17 @@ def fit_effect(
         why = ""
     if covariance == "CR2" and k < 2:
         raise FitError("one office: office-clustered uncertainty needs at least two")
+    fe = "office fixed effects" if k > 1 else "one office"
+    if family == "gaussian" and covariance in ("CR2", "classical"):
+        try:
+            est, u = OfficeStats(y, base, office).fit(keep, coef, covariance)
+        except np.linalg.LinAlgError:
+            raise FitError(f"{LABELS[family]}: singular design") from None
+        reason = why or _reason(covariance, k, u)
+        return _fit(n, k, f"{LABELS[family]}, {fe}", reason, est, u, sd_x)
     exog = _drop_constant(np.column_stack([base, _office_dummies(office)]), keep)
     model = fit_working(family, y, exog, office)
     u = model.uncertainty(coef, covariance)
-    fe = "office fixed effects" if k > 1 else "one office"
     reason = why or _reason(covariance, k, u)
     return _fit(n, k, f"{LABELS[family]}, {fe}", reason, float(model.beta[coef]), u, sd_x)
 

@@ -28,6 +28,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cmo.analysis.inference import t_pvalue
 from cmo.analysis.models import FitError, _drop_constant, _office_dummies, fit_effect
 from cmo.analysis.results import num
 
@@ -65,6 +66,10 @@ class Refutation:
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "summary": self.summary(), "checks": self.checks}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Refutation:
+        return cls(d["status"], [dict(c) for c in d["checks"]])
 
 
 def refute_chain(chain: ChainResult, data: ChainData, rules: Rules, level: str) -> None:
@@ -106,24 +111,35 @@ def leave_one_office_out(
     codes = np.unique(office)
     out: dict[str, Any] = {"refuter": "leave one office out", "passed": None}
     weakest: tuple[float, int, float] | None = None
-    for code in codes:
+    # a linear model leaves an office out from per-office sufficient statistics (no refit)
+    stats = None
+    if data.family == "gaussian" and rules.covariance == "CR2":
+        from cmo.analysis.models import OfficeStats, _design
+
+        stats = OfficeStats(y, _design(x, covs), office)
+    for position, code in enumerate(codes):
         keep = office != code
-        n_left = len(np.unique(office[keep]))
+        n_left = len(codes) - 1
         if int(keep.sum()) < rules.min_cases or (
             rules.counts_offices and n_left < rules.min_offices
         ):
             continue
         try:
-            fit = fit_effect(
-                data.family,  # type: ignore[arg-type]
-                y[keep],
-                x[keep],
-                office[keep],
-                covs[keep],
-                covariance=rules.covariance,
-            )
-            p, est = fit.p, fit.estimate
-        except FitError:
+            if stats is not None:
+                rest = [k for k in range(len(codes)) if k != position]
+                est, u = stats.fit(2, 1, rules.covariance, rest)
+                p = t_pvalue(est / u.se, u.df) if u.se > 0 and u.df > 0 else 1.0
+            else:
+                fit = fit_effect(
+                    data.family,  # type: ignore[arg-type]
+                    y[keep],
+                    x[keep],
+                    office[keep],
+                    covs[keep],
+                    covariance=rules.covariance,
+                )
+                p, est = fit.p, fit.estimate
+        except (FitError, np.linalg.LinAlgError):
             p, est = 1.0, 0.0
         # weakest: the largest p, with an estimate against the declared direction as worst
         strength = p if sign * est > 0 else 1.0 + (1.0 - p)
@@ -241,8 +257,13 @@ def negative_control(data: ChainData, member: np.ndarray, rules: Rules) -> dict[
     import numpy as np
 
     assert data.negative_control is not None
-    name, values, family = data.negative_control
-    out: dict[str, Any] = {"refuter": "negative-control outcome", "outcome": name, "passed": None}
+    name, label, values, family = data.negative_control
+    out: dict[str, Any] = {
+        "refuter": "negative-control outcome",
+        "outcome": name,
+        "outcome_label": label,
+        "passed": None,
+    }
     ok = member & ~np.isnan(values)
     n = int(ok.sum())
     if n < rules.min_cases:

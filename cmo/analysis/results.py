@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cmo import __version__
+from cmo.results import Tabular
 
 # -- verdicts --------------------------------------------------------------------------------
 HELD = "held"
@@ -58,6 +59,11 @@ SUMMARIES: dict[str, str] = {
 EVERYWHERE, ELSEWHERE = "everywhere", "elsewhere"
 
 
+def _f(x: float | None) -> float:
+    """A number read back from JSON (None stood for a missing or non-finite number)."""
+    return math.nan if x is None else float(x)
+
+
 def num(x: float | None) -> float | None:
     """A number for output at full precision; None for missing or non-finite numbers."""
     if x is None or not math.isfinite(x):
@@ -101,6 +107,26 @@ class Effect:
             reason=fit.reason,
             notes=list(fit.notes),
             n_offices=fit.n_offices,
+        )
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Effect:
+        per_sd = d["per_sd"]
+        return cls(
+            estimate=_f(d["estimate"]),
+            se=_f(d["se"]),
+            df=math.inf if d["df"] == "inf" else _f(d["df"]),
+            ci_low=_f(d["ci_low"]),
+            ci_high=_f(d["ci_high"]),
+            p=_f(d["p"]),
+            per_sd=(_f(per_sd["estimate"]), _f(per_sd["ci_low"]), _f(per_sd["ci_high"])),
+            scale=d["scale"],
+            model=d["model"],
+            covariance=d["covariance"],
+            reason=d["reason"],
+            notes=list(d["notes"]),
+            n_offices=int(d["n_offices"]),
+            q=None if d["q"] is None else float(d["q"]),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -157,6 +183,23 @@ class ContextTest:
     #: What the refuters made of a held test (:mod:`cmo.analysis.refuters`).
     refutation: Any = None
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ContextTest:
+        from cmo.analysis.refuters import Refutation
+
+        return cls(
+            context=d["context"],
+            label=d["label"],
+            n=int(d["n"]),
+            n_offices=int(d["n_offices"]),
+            excluded=dict(d["excluded"]),
+            verdict=d["verdict"],
+            why=d["why"],
+            effect=Effect.from_dict(d["effect"]) if d["effect"] else None,
+            mediation=d["mediation"],
+            refutation=Refutation.from_dict(d["refutation"]) if d.get("refutation") else None,
+        )
+
     @property
     def verdict_class(self) -> str:
         return VERDICTS[self.verdict][0] if self.verdict in VERDICTS else ""
@@ -194,6 +237,18 @@ class Interaction:
     offices_inside: int = 0
     offices_outside: int = 0
     difference: str = "untested"
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Interaction:
+        return cls(
+            context=d["context"],
+            n=int(d["n"]),
+            effect=Effect.from_dict(d["effect"]) if d["effect"] else None,
+            why=d["why"],
+            offices_inside=int(d["offices_inside"]),
+            offices_outside=int(d["offices_outside"]),
+            difference=d["difference"],
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -237,6 +292,32 @@ class ChainResult:
     by_office: list[ContextTest] = field(default_factory=list)
     summary: str = TOO_LITTLE_DATA
     warnings: list[DesignWarning] = field(default_factory=list)
+    #: The labels of the mechanism and of the outcome's indicator (its measure), in the run's
+    #: language: a declared direction reads "the more M, the lower <measure>", never a double
+    #: negative such as "less of fewer overlaps".
+    mechanism_label: str = ""
+    measure_label: str = ""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ChainResult:
+        return cls(
+            theory=d["theory"],
+            chain=d["chain"],
+            label=d["label"],
+            mechanism=d["mechanism"],
+            outcome=d["outcome"],
+            intervention=d["intervention"],
+            direction=d["direction"],
+            family=d["family"],
+            intervention_label=d["intervention_label"],
+            tests=[ContextTest.from_dict(t) for t in d["tests"]],
+            interactions=[Interaction.from_dict(i) for i in d["interactions"]],
+            by_office=[ContextTest.from_dict(t) for t in d["by_office"]],
+            summary=d["summary"],
+            warnings=[DesignWarning(**w) for w in d["warnings"]],
+            mechanism_label=d.get("mechanism_label", ""),
+            measure_label=d.get("measure_label", ""),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -251,6 +332,8 @@ class ChainResult:
             "family": self.family,
             "summary": self.summary,
             "summary_text": SUMMARIES.get(self.summary, ""),
+            "mechanism_label": self.mechanism_label,
+            "measure_label": self.measure_label,
             "tests": [t.to_dict() for t in self.tests],
             "interactions": [i.to_dict() for i in self.interactions],
             "by_office": [t.to_dict() for t in self.by_office],
@@ -267,6 +350,18 @@ class CriterionCell:
     ci_low: float | None
     ci_high: float | None
     status: str
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CriterionCell:
+        return cls(
+            d["office"],
+            d["period"],
+            int(d["n"]),
+            d["estimate"],
+            d["ci_low"],
+            d["ci_high"],
+            d["status"],
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -292,6 +387,20 @@ class CriterionResult:
     trends: dict[str, str]
     #: What the "all offices" interval estimates (``population`` or ``sample`` of offices).
     all_offices: str = "population"
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CriterionResult:
+        return cls(
+            theory=d["theory"],
+            criterion=d["criterion"],
+            label=d["label"],
+            indicator=d["indicator"],
+            statistic=d["statistic"],
+            target=dict(d["target"]),
+            cells=[CriterionCell.from_dict(c) for c in d["cells"]],
+            trends=dict(d["trends"]),
+            all_offices=d["all_offices"],
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -321,8 +430,25 @@ class FactorResult:
 
 
 @dataclass
-class AnalysisResult:
-    """Everything ``cmo analyse`` found, and what it was computed from."""
+class AnalysisResult(Tabular):
+    """Everything ``cmo analyse`` found, and what it was computed from. As a table
+    (``to_frame()``, a notebook's view): one row per chain and context."""
+
+    columns = (
+        "theory",
+        "chain",
+        "context",
+        "verdict",
+        "refuters",
+        "n",
+        "offices",
+        "effect_per_sd",
+        "ci_low",
+        "ci_high",
+        "scale",
+        "df",
+        "q",
+    )
 
     chains: list[ChainResult]
     criteria: list[CriterionResult]
@@ -334,6 +460,38 @@ class AnalysisResult:
     #: Office id → the name to show (municipality, or name, from cmo.yaml).
     office_names: dict[str, str] = field(default_factory=dict)
 
+    def rows(self) -> list[dict[str, Any]]:
+        out = []
+        for chain in self.chains:
+            for test in chain.tests:
+                e = test.effect
+                out.append(
+                    {
+                        "theory": chain.theory,
+                        "chain": chain.chain,
+                        "context": test.label,
+                        "verdict": test.verdict_text,
+                        "refuters": test.refutation.status if test.refutation else None,
+                        "n": test.n,
+                        "offices": test.n_offices,
+                        "effect_per_sd": num(e.per_sd[0]) if e else None,
+                        "ci_low": num(e.per_sd[1]) if e else None,
+                        "ci_high": num(e.per_sd[2]) if e else None,
+                        "scale": e.scale if e else None,
+                        "df": num(e.df) if e else None,
+                        "q": num(e.q) if e else None,
+                    }
+                )
+        return out
+
+    def caption(self) -> str:
+        counts = self.verdict_counts()
+        return (
+            f"{counts['held']} held, {counts['not supported']} not supported, "
+            f"{counts['contradicted']} contradicted, {counts['too little data']} with too little "
+            f"data (uncertainty: {self.settings.get('covariance', 'CR2')} by office)"
+        )
+
     def verdict_counts(self) -> dict[str, int]:
         """Tests by verdict class: held, not supported, contradicted, too little data."""
         counts = dict.fromkeys(CLASSES, 0)
@@ -342,9 +500,24 @@ class AnalysisResult:
                 counts[test.verdict_class] += 1
         return counts
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AnalysisResult:
+        """An analysis read back from `cmo analyse --format json` (for `cmo report --from`)."""
+        return cls(
+            chains=[ChainResult.from_dict(c) for c in d["chains"]],
+            criteria=[CriterionResult.from_dict(c) for c in d["criteria"]],
+            factors=[FactorResult(**f) for f in d["success_factors"]],
+            scales=dict(d["scales"]),
+            settings=dict(d["settings"]),
+            provenance=dict(d["provenance"]),
+            language=d.get("language", "fi"),
+            office_names=dict(d.get("office_names", {})),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "cmo_version": __version__,
+            "language": self.language,
             "settings": self.settings,
             "office_names": self.office_names,
             "provenance": self.provenance,

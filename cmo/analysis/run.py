@@ -51,6 +51,35 @@ def analyse(
     refuters: str = "quick",
 ) -> AnalysisResult:
     """Test every chain of the chosen theories (default: all) on the workspace's store."""
+    import numpy  # noqa: F401  (loaded first, so that its BLAS can be limited)
+    from threadpoolctl import threadpool_limits
+
+    # The products here are tall and thin (n × p with p ≈ 15): threads buy nothing and, on a
+    # busy machine, oversubscribed BLAS threads made the 1M-row benchmark twice as slow.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _analyse(
+            ws,
+            theories,
+            offices=offices,
+            periods=periods,
+            lang=lang,
+            min_cases=min_cases,
+            covariance=covariance,
+            refuters=refuters,
+        )
+
+
+def _analyse(
+    ws: Workspace,
+    theories: Sequence[str],
+    *,
+    offices: Sequence[str],
+    periods: Sequence[str],
+    lang: str,
+    min_cases: int | None,
+    covariance: str | None,
+    refuters: str,
+) -> AnalysisResult:
     result = validate(workspace=ws.root)
     if result.errors:
         raise WorkspaceError(
@@ -183,7 +212,7 @@ def _provenance(
     from importlib.metadata import PackageNotFoundError, version
 
     libraries: dict[str, str | None] = {}
-    for lib in ("statsmodels", "numpy", "scipy", "pandas", "duckdb"):
+    for lib in ("numpy", "scipy", "pandas", "duckdb"):
         try:
             libraries[lib] = version(lib)
         except PackageNotFoundError:  # pragma: no cover
@@ -200,8 +229,13 @@ def _provenance(
         ({"file": where(lf.path), "sha256": lf.sha256} for lf in result.files),
         key=lambda f: f["file"],
     )
+    collected = [b.collected_at for b in data.batches]
     return {
         "theories": [t.id for t in theories],
+        "cases": len(data.frame),
+        "offices": sorted({b.office for b in data.batches}),
+        "periods": sorted({b.period for b in data.batches}),
+        "collected_until": max(collected).date().isoformat() if collected else None,
         "files": files,
         "batches": [
             {

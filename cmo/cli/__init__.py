@@ -3,54 +3,34 @@
 Each command parses its options, calls one library function and renders the result. Errors
 meant for the user (:class:`cmo.errors.CmoError`) are printed as one message on standard error
 with exit code 2; tracebacks appear only with ``--debug``.
+
+``cmo validate`` runs in editors and pre-commit hooks, so it starts without the CLI toolkit:
+:mod:`cmo.cli.fast` handles its plain forms (paths, ``--strict``, ``--format``) and prints
+exactly what the full command prints (both use :mod:`cmo.cli.validate_text`); anything else
+goes to the typer application (:mod:`cmo.cli.application`).
 """
 
 from __future__ import annotations
 
 import sys
-
-import typer
-
-from cmo import __version__
-from cmo.cli import commands
-from cmo.cli.common import state
-from cmo.errors import CmoError
-
-app = typer.Typer(
-    name="cmo",
-    help="Realist evaluation for social work: programme theories as files, context–"
-    "mechanism–outcome chains tested on pseudonymised case data.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_show_locals=False,  # locals may hold client data
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"cmo {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
-    ),
-) -> None:
-    state.debug = debug
-
-
-commands.register(app)
+from typing import Any
 
 
 def main() -> None:
     """Entry point of the ``cmo`` console script."""
-    try:
-        app(standalone_mode=True)
-    except CmoError as exc:  # pragma: no cover - commands catch these themselves
-        typer.echo(f"cmo: error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+    from cmo.cli.fast import fast_validate
+
+    code = fast_validate(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
+    from cmo.cli.application import run
+
+    run()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # the typer application, loaded only when asked for
+        from cmo.cli.application import app
+
+        return app
+    raise AttributeError(name)

@@ -52,26 +52,11 @@ def validate(
     if fmt is Format.json:
         print_json(result.to_dict())
     else:
+        from cmo.cli.validate_text import validation_lines
+
         out = console()
-        for f in result.findings:
-            style = "red" if f.severity.value == "error" else "yellow"
-            out.print(f.format(), style=style, markup=False)
-        c = result.counts()
-        what = (
-            f"{_n(c['files'], 'file')}: {_n(c['theories'], 'theory', 'theories')}, "
-            f"{_n(c['indicators'], 'indicator')}, {_n(c['chains'], 'chain')}"
-        )
-        errs = _n(c["errors"], "error")
-        warns = _n(c["warnings"], "warning")
-        if result.other_errors:
-            out.print(
-                f"note: other files of the workspace have {_n(result.other_errors, 'error')} "
-                "(run 'cmo validate' to see them)",
-                style="yellow",
-                markup=False,
-            )
-        mark, style = ("✔", "green") if result.ok else ("✖", "red")
-        out.print(f"{mark} {what} — {errs}, {warns}", style=style, markup=False)
+        for text, colour in validation_lines(result):
+            out.print(text, style=colour, markup=False)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)
 
 
@@ -346,6 +331,11 @@ def report(
     refuters: Refuters = typer.Option(
         Refuters.quick, "--refuters", help="Refuters for 'held' verdicts: none, quick or full."
     ),
+    saved: Path | None = typer.Option(
+        None,
+        "--from",
+        help="Render a saved analysis (cmo analyse --format json) instead of running one.",
+    ),
 ) -> None:
     """Write one self-contained HTML report (no scripts, no network): what held where, the
     theories as diagrams, each chain, the criteria scorecard, data quality and methods."""
@@ -355,6 +345,7 @@ def report(
     if lang is Lang.sv:
         raise InputError("the report is written in Finnish or English", hint="--lang fi|en")
     ws = _workspace()
+    analysis = _saved_analysis(saved) if saved is not None else None
     result = build_report(
         ws,
         theories or [],
@@ -362,6 +353,7 @@ def report(
         offices=office or [],
         periods=period or [],
         refuters=refuters.value,
+        analysis=analysis,
     )
     result.write(out)
     info = result.to_dict()
@@ -372,6 +364,25 @@ def report(
         f"{info['verdicts']['too little data']} with too little data.",
         markup=False,
     )
+
+
+def _saved_analysis(path: Path) -> Any:
+    """An analysis saved with `cmo analyse --format json`, or a clear error."""
+    import json
+
+    from cmo.analysis import AnalysisResult
+    from cmo.errors import InputError
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return AnalysisResult.from_dict(data)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror})") from None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise InputError(
+            f"{path}: not an analysis saved by 'cmo analyse --format json'",
+            hint="save one with: cmo analyse --format json > result.json",
+        ) from None
 
 
 def register(app: typer.Typer) -> None:

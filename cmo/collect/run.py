@@ -30,6 +30,7 @@ from cmo.collect.normalise import (
 )
 from cmo.collect.readers import Source, duckdb_readable, open_source
 from cmo.errors import InputError, WorkspaceError
+from cmo.results import Tabular
 from cmo.store import LEVEL_TABLES, Batch, Store, open_store
 from cmo.store.sql import ident, sql_str
 from cmo.theory import validate
@@ -119,8 +120,8 @@ class FileReport:
 
 
 @dataclass
-class CollectResult:
-    """The result of one ``cmo collect`` run."""
+class CollectResult(Tabular):
+    """The result of one ``cmo collect`` run; as a table, one row per file."""
 
     office: str
     files: list[FileReport]
@@ -138,6 +139,29 @@ class CollectResult:
     @property
     def rows_quarantined(self) -> int:
         return sum(f.rows_quarantined for f in self.files)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per export file: what it was and what became of its rows."""
+        return [
+            {
+                "office": self.office,
+                "source": f.source,
+                "format": f.format,
+                "level": f.level,
+                "status": f.status,
+                "rows_in": f.rows_in,
+                "rows_accepted": f.rows_accepted,
+                "rows_quarantined": f.rows_quarantined,
+            }
+            for f in self.files
+        ]
+
+    def caption(self) -> str:
+        what = "dry run" if self.dry_run else "collected"
+        return (
+            f"{self.office}: {what}, {self.rows_in} rows in, {self.rows_accepted} accepted, "
+            f"{self.rows_quarantined} quarantined"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,6 +14,7 @@ from markupsafe import Markup
 
 from cmo import __version__
 from cmo.analysis import AnalysisResult, analyse
+from cmo.errors import InputError
 from cmo.report.audit import DisclosureError, Tables, audit_page
 from cmo.report.charts import ForestRow, forest, next_id, reset_ids
 from cmo.report.diagram import Evidence, theory_diagram
@@ -72,6 +75,8 @@ class Report:
     seconds: float
     analysis: AnalysisResult
     sections: list[str] = field(default_factory=list)
+    #: SHA-256 of the analysis the report shows (its canonical JSON).
+    analysis_sha256: str = ""
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -84,6 +89,7 @@ class Report:
             "seconds": round(self.seconds, 3),
             "sections": self.sections,
             "verdicts": self.analysis.verdict_counts(),
+            "analysis_sha256": self.analysis_sha256,
         }
 
 
@@ -95,17 +101,43 @@ def build_report(
     offices: Sequence[str] = (),
     periods: Sequence[str] = (),
     refuters: str = "quick",
+    analysis: AnalysisResult | None = None,
 ) -> Report:
+    """Render the report; ``analysis`` renders a saved analysis (``cmo analyse --format
+    json``, read with :meth:`AnalysisResult.from_dict`) instead of running one."""
     started = time.perf_counter()
     reset_ids()
     t = Texts(lang)
     rule = Rule(ws.settings.disclosure_threshold)
-    result = analyse(ws, theories, offices=offices, periods=periods, lang=lang, refuters=refuters)
+    if analysis is None:
+        result = analyse(
+            ws, theories, offices=offices, periods=periods, lang=lang, refuters=refuters
+        )
+    else:
+        if analysis.language != lang:
+            raise InputError(
+                f"the saved analysis is in '{analysis.language}' and its labels with it",
+                hint=f"render it with --lang {analysis.language}, or run "
+                f"'cmo analyse --lang {lang} --format json' again",
+            )
+        result = analysis
+        offices = result.settings.get("offices", [])
+        periods = result.settings.get("periods", [])
+    digest = hashlib.sha256(
+        json.dumps(result.to_dict(), sort_keys=True, ensure_ascii=False).encode("utf-8")
+    ).hexdigest()
     validation = validate(workspace=ws.root)
     chosen = [th for th in validation.theories if th.id in result.provenance["theories"]]
     # office-level figures describe offices, not people: shown whatever their n
     office_level = {
         i.id for f in validation.indicator_files for i in f.indicators if i.level.value == "office"
+    }
+    # indicators whose values are proportions (range 0–1): shown as percentages
+    proportions = {
+        i.id
+        for f in validation.indicator_files
+        for i in f.indicators
+        if i.range is not None and i.range.min == 0 and i.range.max == 1
     }
     with open_store(ws.store_path, read_only=True) as store:
         base = check_filter(store, offices, periods, rule)  # against differencing
@@ -121,10 +153,15 @@ def build_report(
         "rule": rule,
         "version": __version__,
         "summary": _summary(result, t),
+        "facts": _facts(result, t, rule),
+        "analysis_sha256": digest,
+        # CSS strings: the name is stripped of quotes, backslashes and angle brackets
+        "css_header": Markup(_css_string(f"{t('title')} — {ws.settings.name}")),
+        "css_page": Markup(t("page_css")),
         "matrix": _matrix(result, t, rule, shown),
         "theories": [_theory(validation, th, t, lang, result) for th in chosen],
-        "chains": [_chain(c, t, rule, shown) for c in result.chains],
-        "scorecard": _scorecard(result, chosen, t, rule, lang, office_level),
+        "chains": [_chain(c, t, rule, result.office_names, shown) for c in result.chains],
+        "scorecard": _scorecard(result, chosen, t, rule, lang, office_level, proportions),
         "quality": quality_view(facts, shown, t),
         "rounding": base,
         "methods": _methods(result, t),
@@ -143,6 +180,7 @@ def build_report(
         seconds=time.perf_counter() - started,
         analysis=result,
         sections=sections,
+        analysis_sha256=digest,
     )
 
 
@@ -160,9 +198,18 @@ def _render(context: dict[str, Any]) -> str:
 
 
 def _effect_text(effect: Any, t: Texts) -> str:
+    """An effect per SD of the mechanism with its interval, on the outcome's own scale: a
+    difference for scores and changes, an odds or rate ratio for yes/no and count outcomes
+    (never the log scale beside differences)."""
     if effect is None:
         return ""
     est, low, high = effect.per_sd
+    if effect.scale in ("log odds", "log rate"):
+        import math
+
+        name = t("ratio_odds_short" if effect.scale == "log odds" else "ratio_rate_short")
+        e, lo, hi = (math.exp(v) for v in (est, low, high))
+        return f"{name} {t.number(e)} [{t.number(lo)}, {t.number(hi)}]"
     return f"{t.signed(est)} [{t.signed(low)}, {t.signed(high)}]"
 
 
@@ -177,7 +224,7 @@ def _p(p: float | None, t: Texts) -> str:
     return t.number(p, 3) if p >= 0.001 else f"< {t.number(0.001, 3)}"
 
 
-def _refutation(test: Any, t: Texts) -> dict[str, Any] | None:
+def _refutation(test: Any, t: Texts, names: dict[str, str] | None = None) -> dict[str, Any] | None:
     """What the refuters made of a held test, in the report's language."""
     ref = test.refutation
     if ref is None:
@@ -193,10 +240,10 @@ def _refutation(test: Any, t: Texts) -> dict[str, Any] | None:
         lines.append(
             t(
                 f"refuter_{kind}_{state}",
-                office=check.get("without", ""),
+                office=(names or {}).get(check.get("without", ""), check.get("without", "")),
                 p=_p(check.get("p"), t),
                 n=check.get("permutations", ""),
-                outcome=check.get("outcome", ""),
+                outcome=check.get("outcome_label") or check.get("outcome", ""),
             )
         )
     return {"status": t(f"refuted_{ref.status.replace(' ', '_')}"), "lines": lines}
@@ -250,13 +297,8 @@ def _count(n: int, rule: Rule, t: Texts) -> str:
 
 
 def _summary(result: AnalysisResult, t: Texts) -> dict[str, Any]:
+    """The answer in plain words: the counts, then what each chain shows."""
     counts = result.verdict_counts()
-    held = [
-        (c.label, tt.label if tt.context not in ("elsewhere", "everywhere") else t(tt.context))
-        for c in result.chains
-        for tt in c.tests
-        if tt.verdict_class == "held"
-    ]
     return {
         "lead": t(
             "summary_lead",
@@ -266,8 +308,33 @@ def _summary(result: AnalysisResult, t: Texts) -> dict[str, Any]:
             contradicted=counts["contradicted"],
             insufficient=counts["too little data"],
         ),
-        "held": held,
+        "chains": [(c.label, t(f"summary_{c.summary}")) for c in result.chains],
+        "any_held": counts["held"] > 0,
     }
+
+
+def _facts(result: AnalysisResult, t: Texts, rule: Rule) -> str:
+    """Page one's facts: the periods, the date of the data, offices and clients."""
+    prov = result.provenance
+    periods = prov.get("periods", [])
+    span = periods[0] if len(periods) == 1 else f"{periods[0]}–{periods[-1]}" if periods else "–"
+    date = prov.get("collected_until") or "–"
+    if date != "–" and t.lang == "fi":
+        year, month, day = date.split("-")
+        date = f"{int(day)}.{int(month)}.{year}"
+    return t(
+        "facts",
+        periods=span,
+        date=date,
+        offices=t.integer(len(prov.get("offices", []))),
+        clients=_count(int(prov.get("cases", 0)), rule, t),
+    )
+
+
+def _css_string(text: str) -> str:
+    """Text as a CSS string literal (for the printed running header)."""
+    safe = "".join(c if c.isprintable() and c not in '"\\<>' else " " for c in text)
+    return f'"{safe}"'
 
 
 def _context_label(test: Any, t: Texts) -> str:
@@ -287,7 +354,9 @@ def _matrix(result: AnalysisResult, t: Texts, rule: Rule, shown: Shown) -> list[
                     "span": len(chain.tests),
                     "context": _context_label(test, t),
                     "verdict": _verdict(test, t) if rule.enough(test.n) else _too_few(t),
-                    "refutation": _refutation(test, t) if rule.enough(test.n) else None,
+                    "refutation": _refutation(test, t, result.office_names)
+                    if rule.enough(test.n)
+                    else None,
                     "effect": _effect_text(test.effect, t) if show else "",
                     "n": shown.cell(f"n:{chain.theory}-{chain.chain}:{test.context}"),
                 }
@@ -356,23 +425,20 @@ def _theory(
     }
 
 
-def _chain(chain: Any, t: Texts, rule: Rule, shown: Shown) -> dict[str, Any]:
+def _chain(chain: Any, t: Texts, rule: Rule, names: dict[str, str], shown: Shown) -> dict[str, Any]:
     def rows(tests: list[Any], with_n: bool = True) -> list[ForestRow]:
         """Forest rows. By office, no n is shown: offices' n would add up to the context's
         n, so a hidden office's n could be worked out."""
         out = []
         for test in tests:
-            label = _context_label(test, t)
+            label = names.get(test.context, _context_label(test, t))
             n = shown.text(f"n:{chain.theory}-{chain.chain}:{test.context}") if with_n else ""
             if test.effect is None or not rule.enough(test.n):
                 note = t(VERDICT_KEYS["too little data"][0])
-                if with_n:
-                    note += f" (n {n})"
-                out.append(ForestRow(label, None, None, None, test.verdict_class, note=note))
+                out.append(ForestRow(label, None, None, None, test.verdict_class, note, n))
             else:
                 est, low, high = test.effect.per_sd
-                text = f"{label} (n {n})" if with_n else label
-                out.append(ForestRow(text, est, low, high, test.verdict_class))
+                out.append(ForestRow(label, est, low, high, test.verdict_class, n=n))
         return out
 
     models = [
@@ -413,13 +479,25 @@ def _chain(chain: Any, t: Texts, rule: Rule, shown: Shown) -> dict[str, Any]:
                     f"{t.signed(ind['ci_high'])}]",
                 )
             )
+    scale = {"binomial": "log odds", "poisson": "log rate"}.get(chain.family, "difference")
     return {
         "id": f"{chain.theory}-{chain.chain}",
         "label": chain.label,
-        "direction": t("declared_direction", direction=t(f"direction_{chain.direction}")),
-        "forest_contexts": forest(rows(chain.tests), t("forest_contexts"), t("forest_desc"), t),
+        "direction": t(
+            "declared_direction",
+            direction=t(
+                f"direction_{chain.direction}",
+                mechanism=chain.mechanism_label.lower(),
+                measure=f"“{chain.measure_label}”"
+                if t.lang == "en"
+                else f"”{chain.measure_label}”",
+            ),
+        ),
+        "forest_contexts": forest(
+            rows(chain.tests), t("forest_contexts"), t("forest_desc"), t, scale
+        ),
         "forest_offices": forest(
-            rows(chain.by_office, with_n=False), t("forest_offices"), t("forest_desc"), t
+            rows(chain.by_office, with_n=False), t("forest_offices"), t("forest_desc"), t, scale
         ),
         "models": models,
         "interactions": interactions,
@@ -429,7 +507,7 @@ def _chain(chain: Any, t: Texts, rule: Rule, shown: Shown) -> dict[str, Any]:
         "refutations": [
             {"context": _context_label(x, t), **r}
             for x in chain.tests
-            if (r := _refutation(x, t)) is not None
+            if (r := _refutation(x, t, names)) is not None
         ],
         "warnings": sorted({f"{w.code}: {t(f'warning_{w.code}')}" for w in chain.warnings}),
         "excluded": excluded_view(chain, shown, t),
@@ -443,6 +521,7 @@ def _scorecard(
     rule: Rule,
     lang: str,
     office_level: set[str],
+    proportions: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> dict[str, Any]:
     offices = sorted({c.office for cr in result.criteria for c in cr.cells} - {"all"})
     by_id = {(c.theory, c.criterion): c for c in result.criteria}
@@ -460,25 +539,44 @@ def _scorecard(
                     if crit is None:
                         continue
                     rows.append(
-                        _criterion_row(crit, offices, t, rule, crit.indicator in office_level)
+                        _criterion_row(
+                            crit,
+                            offices,
+                            t,
+                            rule,
+                            crit.indicator in office_level,
+                            crit.indicator in proportions,
+                        )
                     )
                 factors.append({"label": csf.label.get(lang), "rows": rows})
         if factors:
             perspectives.append({"label": t(f"perspective_{perspective}"), "factors": factors})
-    return {"offices": offices, "perspectives": perspectives}
+    return {
+        "offices": [result.office_names.get(o, o) for o in offices],
+        "perspectives": perspectives,
+    }
 
 
 def _criterion_row(
-    crit: Any, offices: list[str], t: Texts, rule: Rule, office_level: bool
+    crit: Any,
+    offices: list[str],
+    t: Texts,
+    rule: Rule,
+    office_level: bool,
+    proportion: bool = False,
 ) -> dict[str, Any]:
     latest: dict[str, Any] = {}
     for cell in crit.cells:
         if cell.office not in latest or cell.period > latest[cell.office].period:
             latest[cell.office] = cell
-    share = crit.statistic == "share"
+    # one scale per column: shares (and indicators that are proportions) as percentages;
+    # other values with the decimals their size needs — the target formatted like them
+    share = crit.statistic == "share" or (proportion and crit.statistic == "mean")
 
     def fmt(v: float | None) -> str:
-        return t.percent(v) if share else t.number(v)
+        if share:
+            return t.percent(v)
+        return t.number(v, 1 if v is not None and abs(v) >= 10 else 2)
 
     # The pooled estimate minus the shown offices would reveal a hidden office: when any
     # office's estimate is hidden, the pooled one is hidden too.

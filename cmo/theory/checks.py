@@ -70,6 +70,8 @@ class Workspace:
     all_theories: list[Placed[ProgrammeTheory]] = field(default_factory=list)
     #: Theories with a chain reference that did not resolve (their "unused" is noise).
     unresolved_chains: set[str] = field(default_factory=set)
+    #: (id of a theory, section) → {element id: element}, filled by :func:`resolve`.
+    elements: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
 
     def add(self, finding: Finding) -> None:
         self.findings.append(finding)
@@ -167,6 +169,17 @@ def _register(ws: Workspace, table: dict[str, Any], placed: Placed[Any], word: s
                 (*placed.loc, "id"),
             )
         )
+        if word == "theory" and first.file is not placed.file:
+            # Also on the first file: validating either file alone must not pass.
+            again = placed.file.doc.position((*placed.loc, "id"))
+            ws.add(
+                first.file.finding(
+                    "D001",
+                    f"duplicate {word} id '{ident}' (also defined in "
+                    f"{placed.file.display}:{again.line})",
+                    (*first.loc, "id"),
+                )
+            )
         return
     table[ident] = placed
 
@@ -338,15 +351,13 @@ def _check_composite(ws: Workspace, placed: Placed[Indicator]) -> None:
 
 
 def _check_composite_cycles(ws: Workspace) -> None:
-    import networkx as nx
-
-    graph = nx.DiGraph()
+    edges = []
     for ident, placed in ws.indicators.items():
         if placed.obj.composite is not None:
             for item in placed.obj.composite.items:
                 if item != ident and item in ws.indicators:
-                    graph.add_edge(ident, item)
-    for cycle in sorted(nx.simple_cycles(graph), key=lambda c: sorted(c)):
+                    edges.append((ident, item))
+    for cycle in sorted(simple_cycles(edges), key=lambda c: sorted(c)):
         start = min(cycle)
         placed = ws.indicators[start]
         ring = " → ".join([*_rotate(cycle, start), start])
@@ -355,6 +366,44 @@ def _check_composite_cycles(ws: Workspace) -> None:
                 "I004", f"composite scales form a circle: {ring}", (*placed.loc, "composite")
             )
         )
+
+
+def simple_cycles(edges: Iterable[tuple[str, str]]) -> list[list[str]]:
+    """Every simple cycle of a directed graph given by its edges. Most workspaces have none:
+    a depth-first search says so without importing networkx (fast start); only a graph with a
+    cycle is handed to ``networkx.simple_cycles``."""
+    edges = list(edges)
+    succ: dict[str, list[str]] = defaultdict(list)
+    for a, b in edges:
+        succ[a].append(b)
+    if not _has_cycle(succ):
+        return []
+    import networkx as nx
+
+    return [list(c) for c in nx.simple_cycles(nx.DiGraph(edges))]
+
+
+def _has_cycle(succ: dict[str, list[str]]) -> bool:
+    state: dict[str, int] = {}  # 1: on the path, 2: done
+    for root in list(succ):
+        if root in state:
+            continue
+        state[root] = 1
+        path = [(root, iter(succ.get(root, ())))]
+        while path:
+            node, children = path[-1]
+            for child in children:
+                seen = state.get(child)
+                if seen == 1:
+                    return True
+                if seen is None:
+                    state[child] = 1
+                    path.append((child, iter(succ.get(child, ()))))
+                    break
+            else:
+                state[node] = 2
+                path.pop()
+    return False
 
 
 def _rotate(cycle: list[str], start: str) -> list[str]:
@@ -435,7 +484,15 @@ def resolve(ws: Workspace, theory: ProgrammeTheory, section: str, ref: str) -> A
     placed = ws.theories.get(owner)
     if placed is None:
         return None
-    return next((item for item in getattr(placed.obj, section) if item.id == ident), None)
+    # One index per theory and section, built on first use: a lookup per reference stays O(1).
+    key = (id(placed.obj), section)
+    index = ws.elements.get(key)
+    if index is None:
+        index = {}
+        for item in getattr(placed.obj, section):
+            index.setdefault(item.id, item)
+        ws.elements[key] = index
+    return index.get(ident)
 
 
 def _ref(
@@ -829,10 +886,8 @@ def _check_value(ws: Workspace, lf: LoadedFile, ind: Indicator, op: str, v: Any,
 
 
 def _check_graph(ws: Workspace) -> None:
-    import networkx as nx
-
     used: dict[tuple[str, str], set[str]] = defaultdict(set)  # (theory, section) -> ids
-    graph = nx.MultiDiGraph()
+    graph: dict[tuple[str, str], list[tuple[str, int, str]]] = defaultdict(list)  # edge -> chains
     criterion_indicators = set()
     in_factor: set[tuple[str, str]] = set()
     for th in ws.all_theories:
@@ -854,10 +909,10 @@ def _check_graph(ws: Workspace) -> None:
             mech = resolve(ws, theory, "mechanisms", chain.mechanism)
             out = resolve(ws, theory, "outcomes", chain.outcome)
             if mech is not None and out is not None:
-                graph.add_edge(_node(mech), _node(out), chain=(theory.id, i, chain.id))
+                graph[_node(mech), _node(out)].append((theory.id, i, chain.id))
     # G001: cycles among chains (through the indicators that measure mechanisms and outcomes).
     reported: set[frozenset[str]] = set()
-    cycles = [_rotate(c, min(c)) for c in nx.simple_cycles(nx.DiGraph(graph))]
+    cycles = [_rotate(c, min(c)) for c in simple_cycles(graph)]
     for cycle in sorted(cycles):
         key = frozenset(cycle)
         if key in reported:
@@ -865,7 +920,7 @@ def _check_graph(ws: Workspace) -> None:
         reported.add(key)
         chains = []
         for a, b in zip(cycle, [*cycle[1:], cycle[0]], strict=True):
-            chains.append(min(d["chain"] for d in graph.get_edge_data(a, b).values()))
+            chains.append(min(graph[a, b]))
         theory_id, index, _ = min(chains)
         th = ws.theories[theory_id]
         names = " → ".join(f"{t}.{c}" if t != theory_id else c for t, _, c in sorted(chains))
@@ -967,11 +1022,9 @@ def _check_languages(ws: Workspace) -> None:
         for name in type(lf.model).model_fields:
             value = getattr(lf.model, name)
             if isinstance(value, list):
-                mapped = [
-                    (lf.index_map.get(name, list(range(len(value))))[j], item)
-                    for j, item in enumerate(value)
-                ]
-                for orig, item in mapped:
+                # The original indices, looked up once per section (not once per item).
+                index = lf.index_map.get(name) or range(len(value))
+                for orig, item in zip(index, value, strict=False):
                     for loc, text in _texts(item, (name, orig)):
                         _missing(ws, lf, text, loc, wanted)
             else:

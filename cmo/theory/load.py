@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from cmo.findings import Finding
-from cmo.source import Loc, SourceDocument, parse_bytes
+from cmo.source import Loc, SourceDocument, UnreadableFile, parse_bytes, read_bytes
 from cmo.theory.models import (
     THEORY_SECTIONS,
     AllOf,
@@ -86,7 +86,15 @@ class LoadedFile:
 
 
 def load_file(path: Path, display: str, kind_hint: FileKind | None = None) -> LoadedFile:
-    raw = path.read_bytes()
+    try:
+        raw = read_bytes(path)
+    except UnreadableFile as exc:
+        # A pipe, a device, a link in a circle, a huge file: a finding, and the rest goes on.
+        doc = SourceDocument(file=display, data=None)
+        loaded = LoadedFile(path=path, display=display, sha256="", doc=doc)
+        hint = f"; {exc.hint}" if exc.hint else ""
+        loaded.findings.append(Finding("Y004", f"the file {exc.reason}{hint}", display, 1, 1, ""))
+        return loaded
     doc = parse_bytes(raw, display)
     loaded = LoadedFile(path=path, display=display, sha256=hashlib.sha256(raw).hexdigest(), doc=doc)
     loaded.findings.extend(doc.findings)

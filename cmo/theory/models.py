@@ -7,8 +7,6 @@ Semantic rules that need more than one field or file (references, types of condi
 checks) live in :mod:`cmo.theory.checks`, where each finding gets its own code and position.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -70,7 +68,7 @@ class Text(StrictModel):
         return value
 
     @model_validator(mode="after")
-    def _at_least_one(self) -> Text:
+    def _at_least_one(self) -> "Text":
         if not any((self.fi, self.sv, self.en)):
             raise ValueError("give the text in at least one language (fi, sv or en)")
         return self
@@ -272,19 +270,19 @@ class Comparison(StrictModel):
 class AllOf(StrictModel):
     """All of the conditions hold."""
 
-    all: list[Condition] = Field(min_length=1, description="Conditions that must all hold.")
+    all: list["Condition"] = Field(min_length=1, description="Conditions that must all hold.")
 
 
 class AnyOf(StrictModel):
     """At least one of the conditions holds."""
 
-    any: list[Condition] = Field(min_length=1, description="Conditions of which one must hold.")
+    any: list["Condition"] = Field(min_length=1, description="Conditions of which one must hold.")
 
 
 class NotOf(StrictModel):
     """The condition does not hold."""
 
-    not_: Condition = Field(alias="not", description="The condition that must not hold.")
+    not_: "Condition" = Field(alias="not", description="The condition that must not hold.")
 
 
 def _condition_kind(value: Any) -> str:

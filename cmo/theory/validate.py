@@ -19,6 +19,7 @@ from typing import Any
 from cmo import __version__
 from cmo.errors import InputError
 from cmo.findings import Finding, Severity
+from cmo.results import Tabular
 from cmo.theory.checks import run_checks
 from cmo.theory.load import FileKind, LoadedFile, load_file
 from cmo.theory.models import IndicatorFile, ProgrammeTheory
@@ -63,8 +64,13 @@ class ChainSummary:
 
 
 @dataclass
-class ValidationResult:
-    """Every finding of a validation run, and what was checked."""
+class ValidationResult(Tabular):
+    """Every finding of a validation run, and what was checked.
+
+    As a table (``to_frame()``, and the view in a notebook) it is one row per finding.
+    """
+
+    columns = ("file", "line", "column", "code", "severity", "title", "message", "path")
 
     files: list[LoadedFile]
     findings: list[Finding]
@@ -163,6 +169,18 @@ class ValidationResult:
             "errors_in_other_files": self.other_errors,
         }
 
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per finding: file, line, column, code, severity, title, message, path."""
+        return [f.to_dict() for f in self.findings]
+
+    def caption(self) -> str:
+        c = self.counts()
+        mark = "✔" if self.ok else "✖"
+        return (
+            f"{mark} {c['files']} files: {c['theories']} theories, {c['indicators']} indicators, "
+            f"{c['chains']} chains — {c['errors']} errors, {c['warnings']} warnings"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "cmo_version": __version__,
@@ -194,6 +212,11 @@ def validate(
     """
     given = [Path(p) for p in paths]
     for p in given:
+        if p.is_symlink() and not p.exists():
+            raise InputError(
+                f"{p}: a symbolic link that leads in a circle or to nothing",
+                hint="point the link at a real file or folder, or remove it",
+            )
         if not p.exists():
             raise InputError(
                 f"{p}: no such file or folder",
@@ -255,16 +278,16 @@ def _kind_hint(path: Path, ws: Workspace | None) -> FileKind | None:
     """Files in the workspace's indicator or theory folder are of that kind."""
     if ws is None:
         return None
-    here = path.resolve()
-    if ws.indicators_dir.resolve() in here.parents:
+    here = Path(_real(path))
+    if Path(_real(ws.indicators_dir)) in here.parents:
         return "indicators"
-    if ws.theories_dir.resolve() in here.parents:
+    if Path(_real(ws.theories_dir)) in here.parents:
         return "theory"
     return None
 
 
 def _yaml_files(path: Path) -> list[Path]:
-    if path.is_file():
+    if not path.is_dir():  # a file, or something that is not one (refused when read: Y004)
         return [] if path.name == SETTINGS_FILE else [path]
     found = []
     for dirpath, dirnames, filenames in os.walk(path):
@@ -279,11 +302,16 @@ def _unique(paths: Iterable[Path]) -> list[Path]:
     seen: set[Path] = set()
     out = []
     for p in paths:
-        key = p.resolve()
+        key = Path(_real(p))
         if key not in seen:
             seen.add(key)
             out.append(p)
     return out
+
+
+def _real(path: Path) -> str:
+    """The path with symbolic links followed as far as they lead (a loop does not raise)."""
+    return os.path.realpath(path)
 
 
 def _display(path: Path) -> str:

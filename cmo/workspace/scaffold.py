@@ -1,4 +1,10 @@
-"""`cmo init`: scaffold a new evaluation workspace from the shipped framework."""
+"""`cmo init`: scaffold a new evaluation workspace from the shipped framework.
+
+A workspace is self-contained: what its files refer to is in it. Theory files name
+``../schemas/theory.schema.json`` (for editors), settings and error hints name ``docs/…``; so
+``cmo init`` writes the JSON Schemas to ``schemas/`` and the documentation of the installed
+version of cmo to ``docs/``, and a ``README.md`` that says what is where.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from cmo.workspace.settings import SETTINGS_FILE
 
 _SETTINGS_TEMPLATE = """\
 # cmo workspace settings. Every key is optional; these are the defaults.
-# Reference: docs/workspace.md
+# Reference: docs/workspace.md (in this folder)
 name: {name}
 
 # Languages every label must have; missing translations are warnings (L001).
@@ -47,6 +53,39 @@ exports/
 """
 
 
+_README = """\
+# {name}
+
+A [cmo](https://pypi.org/project/cmo-realist/) workspace for realist evaluation: programme
+theories (context → mechanism → outcome) tested on pseudonymised office data. Created with
+cmo {version}.
+
+| Path | What |
+|---|---|
+| `cmo.yaml` | settings: languages, offices, store, disclosure threshold (`docs/workspace.md`) |
+| `programme_theories/` | the programme theories, one YAML file each (`docs/theory-language.md`) |
+| `indicators/` | the indicators and measurement points (`docs/theory-reference.md`) |
+| `schemas/` | JSON Schemas of these files, for editors (VS Code YAML, check-jsonschema) |
+| `docs/` | the documentation of cmo {version}: finding codes (`docs/findings.md`), |
+| | collecting, analysis, the report, the Python API (`docs/api.md`) |
+| `.cmo/` | local state, never committed: the store and the pseudonymisation key (mode 0600) |
+
+```sh
+cmo validate                      # check every theory and indicator file
+cmo collect --office ID FILE...   # office exports into the store
+cmo analyse --lang en             # what held where
+cmo report --lang fi --out raportti.html
+cmo --help                        # every command; `cmo COMMAND --help` for its options
+```
+
+Keep `.cmo/pseudonymisation.key` secret and backed up: without it, new data cannot be linked to
+what is already stored.
+"""
+
+#: What a workspace gets from the installation besides the framework: folder → file pattern.
+_REFERENCED = {"schemas": "*.schema.json", "docs": "*.md"}
+
+
 @dataclass
 class InitResult:
     """What ``cmo init`` created."""
@@ -64,18 +103,21 @@ class InitResult:
 
 
 def framework_dir() -> Path:
-    """The folder holding the shipped framework (``indicators/``, ``programme_theories/``).
+    """The folder holding the shipped framework (``indicators/``, ``programme_theories/``) and
+    what it refers to (``schemas/``, ``docs/``).
 
     In an installed wheel it is package data (``cmo/_framework``); in a source checkout it is
     the repository root, which is itself a workspace.
     """
     package = Path(__file__).resolve().parents[1]
     for candidate in (package / "_framework", package.parent):
-        if (candidate / "programme_theories").is_dir() and (candidate / "indicators").is_dir():
+        if all(
+            (candidate / sub).is_dir() for sub in ("programme_theories", "indicators", *_REFERENCED)
+        ):
             return candidate
     raise WorkspaceError(  # pragma: no cover - a broken installation
         "the shipped framework is missing from this installation of cmo",
-        hint="reinstall cmo (pip install --force-reinstall cmo)",
+        hint="reinstall cmo (pip install --force-reinstall cmo-realist)",
     )
 
 
@@ -118,6 +160,21 @@ def init_workspace(root: Path, *, name: str | None = None) -> InitResult:
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dest)
             result.created.append(dest)
+    # What those files and cmo's messages refer to: schemas and documentation.
+    for sub, pattern in _REFERENCED.items():
+        for src in sorted((source / sub).glob(pattern)):
+            dest = root / sub / src.name
+            if dest.exists():
+                continue  # never overwrite the user's files
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
+            result.created.append(dest)
+    readme = root / "README.md"
+    if not readme.exists():
+        from cmo import __version__
+
+        readme.write_text(_README.format(name=title, version=__version__), encoding="utf-8")
+        result.created.append(readme)
     gitignore = root / ".gitignore"
     if not gitignore.exists():
         gitignore.write_text(_GITIGNORE, encoding="utf-8")
