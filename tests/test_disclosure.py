@@ -448,8 +448,29 @@ def test_no_n_by_office_and_no_small_interactions(small_report) -> None:
 def test_filter_leaving_out_fewer_than_k_rows_is_refused(small_ws) -> None:
     """Kemi and Tornio without Inari: 4 rows left out, so set against the full report the
     Inari rows would show."""
-    with pytest.raises(FilterRefused, match="fewer than 5 rows"):
+    with pytest.raises(FilterRefused, match=r"fewer than 5 (rows of )?clients"):
         build_report(small_ws, lang="en", offices=["kemi", "tornio"])
+
+
+def test_filter_leaving_out_few_clients_in_many_rows_is_refused() -> None:
+    """The count of clients on page one would differ by 2 although 6 rows are left out."""
+    import duckdb
+
+    from cmo.report.disclosure import check_filter
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE case_observations (case_key VARCHAR, office VARCHAR, period VARCHAR)")
+    con.execute(
+        "CREATE TABLE worker_observations (worker_key VARCHAR, office VARCHAR, period VARCHAR)"
+    )
+    con.execute("INSERT INTO case_observations SELECT 'a' || i, 'a', 'p' FROM range(40) t(i)")
+    con.execute("INSERT INTO case_observations SELECT 'b' || (i % 2), 'b', 'p' FROM range(6) t(i)")
+    store = SimpleNamespace(con=con)
+    assert check_filter(store, [], [], Rule(K)) == 1
+    with pytest.raises(FilterRefused, match="fewer than 5 clients"):
+        check_filter(store, ["a"], [], Rule(K))
+    con.execute("INSERT INTO case_observations SELECT 'c' || i, 'b', 'p' FROM range(3) t(i)")
+    assert check_filter(store, ["a"], [], Rule(K)) == K  # 5 clients left out: rounded instead
 
 
 def test_filtered_report_rounds_counts_of_people(small_ws) -> None:

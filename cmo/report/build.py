@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from cmo import __version__
 from cmo.analysis import AnalysisResult, analyse
@@ -153,7 +153,7 @@ def build_report(
         "rule": rule,
         "version": __version__,
         "summary": _summary(result, t),
-        "facts": _facts(result, t, rule),
+        "facts": _facts(result, t, rule, shown),
         "analysis_sha256": digest,
         # CSS strings: the name is stripped of quotes, backslashes and angle brackets
         "css_header": Markup(_css_string(f"{t('title')} — {ws.settings.name}")),
@@ -313,8 +313,9 @@ def _summary(result: AnalysisResult, t: Texts) -> dict[str, Any]:
     }
 
 
-def _facts(result: AnalysisResult, t: Texts, rule: Rule) -> str:
-    """Page one's facts: the periods, the date of the data, offices and clients."""
+def _facts(result: AnalysisResult, t: Texts, rule: Rule, shown: Shown) -> Markup:
+    """Page one's facts: the periods, the date of the data, offices and clients (the count
+    of clients as the disclosure control shows it, marked for the audit)."""
     prov = result.provenance
     periods = prov.get("periods", [])
     span = periods[0] if len(periods) == 1 else f"{periods[0]}–{periods[-1]}" if periods else "–"
@@ -322,13 +323,14 @@ def _facts(result: AnalysisResult, t: Texts, rule: Rule) -> str:
     if date != "–" and t.lang == "fi":
         year, month, day = date.split("-")
         date = f"{int(day)}.{int(month)}.{year}"
-    return t(
+    text = t(
         "facts",
         periods=span,
         date=date,
         offices=t.integer(len(prov.get("offices", []))),
-        clients=_count(int(prov.get("cases", 0)), rule, t),
+        clients="\x00",
     )
+    return Markup(str(escape(text)).replace("\x00", str(shown.cell("c:clients"))))
 
 
 def _css_string(text: str) -> str:

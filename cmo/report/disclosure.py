@@ -42,7 +42,7 @@ class FilterRefused(DisclosureError):
 
 def check_filter(store: Any, offices: Sequence[str], periods: Sequence[str], rule: Rule) -> int:
     """The rule against differencing: a report filtered by office or period is refused when
-    the rows it leaves out (clients' or workers' rows, against the unfiltered report) are
+    the rows or the clients or workers it leaves out (against the unfiltered report) are
     1 … k−1; it is made with every count of people rounded to a multiple of k. Returns the
     rounding base (1 when nothing is filtered)."""
     if not offices and not periods:
@@ -50,26 +50,32 @@ def check_filter(store: Any, offices: Sequence[str], periods: Sequence[str], rul
     from cmo.store.sql import scope
 
     conditions, params = scope(offices, periods)
-    for table, unit in (("case_observations", "clients"), ("worker_observations", "workers")):
-        everything = int(store.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-        sql = f"SELECT count(*) FROM {table} WHERE {' AND '.join(['1=1', *conditions])}"
-        chosen = int(store.con.execute(sql, params).fetchone()[0])
-        if rule.small(everything - chosen):
-            raise FilterRefused(
-                f"the filter leaves out fewer than {rule.k} rows of {unit}: set against the "
-                "unfiltered report it would show them",
-                hint="widen or drop --office/--period",
-            )
+    where = " AND ".join(["1=1", *conditions])
+    for table, key, unit in (
+        ("case_observations", "case_key", "clients"),
+        ("worker_observations", "worker_key", "workers"),
+    ):
+        for what, count in ((f"rows of {unit}", "count(*)"), (unit, f"count(DISTINCT {key})")):
+            everything = int(store.con.execute(f"SELECT {count} FROM {table}").fetchone()[0])
+            sql = f"SELECT {count} FROM {table} WHERE {where}"
+            chosen = int(store.con.execute(sql, params).fetchone()[0])
+            if rule.small(everything - chosen):
+                raise FilterRefused(
+                    f"the filter leaves out fewer than {rule.k} {what}: set against the "
+                    "unfiltered report it would show them",
+                    hint="widen or drop --office/--period",
+                )
     return rule.k
 
 
 def chain_tables(tables: Tables, result: Any) -> None:
-    """Cases per chain and context, and cases left out, with what a reader can infer:
+    """Clients, cases per chain and context, and cases left out, with what a reader can infer:
     contexts that partition a chain's cases add up to the chain's cases (an *everywhere*
     test, or the cases of the context comparison); chains over the same cases have the same
     total; the same context with the same cases in two chains has the same count."""
     totals: dict[int, list[str]] = {}
     by_context: dict[tuple[str, int], list[str]] = {}
+    clients = tables.cell("c:clients", int(result.provenance.get("cases", 0)))
     for chain in result.chains:
         cid = f"{chain.theory}-{chain.chain}"
         keys = {}
@@ -88,6 +94,8 @@ def chain_tables(tables: Tables, result: Any) -> None:
             if everywhere == total:
                 tables.same(latent, keys["everywhere"], f"{cid}: everywhere = its contexts")
             totals.setdefault(total, []).append(latent)
+            if tables.cells[clients].value >= total:  # a chain's cases are among the clients
+                tables.at_least(clients, [latent], f"{cid}'s cases are clients")
     for group in [*totals.values(), *by_context.values()]:
         for other in group[1:]:
             tables.same(group[0], other, "the same cases in two chains")
