@@ -540,7 +540,7 @@ def test_no_verdict_from_fewer_than_k_cases() -> None:
     chain = SimpleNamespace(
         theory="th", chain="c", label="C", tests=[_test("far", 3), _test("elsewhere", 40)]
     )
-    result = SimpleNamespace(chains=[chain])
+    result = SimpleNamespace(chains=[chain], office_names={})
     t = Texts("en")
     shown = Shown(
         {"n:th-c:far": Published("small"), "n:th-c:elsewhere": Published("exact", 40)}, t, K
@@ -595,9 +595,9 @@ def test_no_interaction_line_from_fewer_than_k_on_a_side(reports) -> None:  # no
         test = next(x for x in cut.tests if x.context == inter.context)
         test.n = n
         tables = Tables()
-        chain_tables(tables, SimpleNamespace(chains=[cut]))
+        chain_tables(tables, SimpleNamespace(chains=[cut], provenance={}))
         shown = Shown(primary(tables, K), t, K)
-        lines[n] = _chain(cut, t, Rule(K), shown)["interactions"]
+        lines[n] = _chain(cut, t, Rule(K), {}, shown)["interactions"]
     assert lines[3] == [] or all(test.label not in line for line in lines[3])
     assert any(test.label in line for line in lines[30])
 
