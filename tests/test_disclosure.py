@@ -612,3 +612,28 @@ def test_demo_report_audit_and_data_quality(reports) -> None:  # noqa: F811
     quality = [k for k in pub if k[:2] in ("b:", "q:", "m:", "r:")]
     assert len(quality) > 100
     assert sum(1 for k in quality if k in hidden) <= 0.1 * len(quality)
+
+
+def test_shareable_analysis_obeys_the_k_rules(small_report) -> None:
+    """What `cmo analyse --format json` can hand out: no count of people from 1 to k−1, no
+    estimate from fewer than k cases, no counts by office."""
+    import json
+
+    from cmo.report.disclosure import shareable
+
+    report, _ = small_report
+    d = shareable(report.analysis, Rule(K))
+    json.dumps(d)  # still JSON
+    assert d["disclosure"] == {"k": K, "applied": True}
+    for chain in d["chains"]:
+        for test in chain["tests"]:
+            assert not (isinstance(test["n"], int) and 0 < test["n"] < K)
+            assert all(not (isinstance(v, int) and 0 < v < K) for v in test["excluded"].values())
+            if not isinstance(test["n"], int) or test["n"] < K:
+                assert test["effect"] is None and test["verdict"] == "too_little_data"
+        assert all(o["n"] is None for o in chain["by_office"])
+        assert all(i["n"] is None for i in chain["interactions"])
+    inari = [c for cr in d["criteria"] for c in cr["cells"] if c["office"] == "inari"]
+    assert inari and all(c["estimate"] is None and c["n"] == "<5" for c in inari)
+    pooled = [c for cr in d["criteria"] for c in cr["cells"] if c["office"] == "all"]
+    assert pooled and all(c["estimate"] is None for c in pooled)

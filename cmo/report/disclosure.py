@@ -146,3 +146,57 @@ class Shown:
 def settle(tables: Tables, rule: Rule, t: Any, base: int, shares: dict[str, str]) -> Shown:
     """Primary and complementary suppression over all of the report's tables."""
     return Shown(protect(tables, rule.k, base, shares), t, rule.k)
+
+
+def shareable(
+    result: Any, rule: Rule, office_level: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """``result.to_dict()`` with the report's k-rules applied, for an analysis that leaves the
+    evaluators (``cmo analyse --format json|csv`` may offer it): every count of people as the
+    report shows it (``"<k"``, ``"·"`` or the number, after complementary suppression), no
+    verdict, effect, mediation, refutation, interaction or trend from fewer than k cases, no
+    counts by office (they add up to the contexts'), criteria cells from fewer than k cases
+    without estimates — and then the pooled cell of that period too. Criteria on
+    ``office_level`` indicators describe offices and are left as they are."""
+    tables = Tables()
+    chain_tables(tables, result)
+    published = protect(tables, rule.k)
+
+    def count(key: str) -> int | str:
+        pub = published[key]
+        return f"<{rule.k}" if pub.kind == SMALL else "·" if pub.kind == HIDDEN else int(pub.value)
+
+    d: dict[str, Any] = result.to_dict()
+    d["disclosure"] = {"k": rule.k, "applied": True}
+    d["provenance"]["cases"] = count("c:clients")
+    for chain, cd in zip(result.chains, d["chains"], strict=True):
+        cid = f"{chain.theory}-{chain.chain}"
+        sizes = {t.context: t.n for t in chain.tests}
+        for test, td in zip(chain.tests, cd["tests"], strict=True):
+            td["n"] = count(f"n:{cid}:{test.context}")
+            td["excluded"] = {
+                r: count(f"x:{cid}:{test.context}:{r.replace(' ', '_')}") for r in test.excluded
+            }
+            if not rule.enough(test.n):
+                td.update(verdict="too_little_data", verdict_text="too little data")
+                td.update(effect=None, mediation=None, refutation=None)
+        for inter, idd in zip(chain.interactions, cd["interactions"], strict=True):
+            inside = sizes.get(inter.context, 0)
+            idd["n"] = None  # the contexts' total: it would undo their suppression
+            if not (rule.enough(inside) and rule.enough(inter.n - inside)):
+                idd.update(effect=None, difference="untested")
+        for test, od in zip(chain.by_office, cd["by_office"], strict=True):
+            od["n"] = None
+            if not rule.enough(test.n):
+                od.update(effect=None, mediation=None, refutation=None)
+    for crit, cr in zip(result.criteria, d["criteria"], strict=True):
+        if crit.indicator in office_level:
+            continue
+        small = {c.period for c in crit.cells if c.office != "all" and rule.small(c.n)}
+        for cell, cd in zip(crit.cells, cr["cells"], strict=True):
+            cd["n"] = f"<{rule.k}" if rule.small(cell.n) else cell.n
+            if not rule.enough(cell.n) or (cell.office == "all" and cell.period in small):
+                cd.update(estimate=None, ci_low=None, ci_high=None, status="no data")
+        if small:
+            cr["trends"] = dict.fromkeys(cr["trends"], "hidden")
+    return d
