@@ -162,7 +162,7 @@ def build_report(
         "theories": [_theory(validation, th, t, lang, result) for th in chosen],
         "chains": [_chain(c, t, rule, result.office_names, shown) for c in result.chains],
         "scorecard": _scorecard(result, chosen, t, rule, lang, office_level, proportions),
-        "quality": quality_view(facts, shown, t),
+        "quality": quality_view(facts, shown, t, result.office_names),
         "rounding": base,
         "methods": _methods(result, t),
         "rameses": _rameses(t),

@@ -141,11 +141,15 @@ def quality_tables(tables: Tables, facts: QualityFacts) -> dict[str, str]:
     return shares
 
 
-def quality_view(facts: QualityFacts, shown: Shown, t: Any) -> dict[str, Any]:
-    """What the template shows, every count through ``shown`` (marked for the audit)."""
+def quality_view(
+    facts: QualityFacts, shown: Shown, t: Any, names: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """What the template shows, every count through ``shown`` (marked for the audit);
+    ``names``: office id → the name to show."""
+    names = names or {}
     batches = [
         {
-            "office": b.office,
+            "office": names.get(b.office, b.office),
             "period": b.period,
             "level": b.level,
             "rows_in": shown.cell(f"b:{b.batch_id}:in"),
@@ -175,7 +179,7 @@ def quality_view(facts: QualityFacts, shown: Shown, t: Any) -> dict[str, Any]:
     ]
     return {
         "batches": batches,
-        "offices": facts.offices,
+        "offices": [names.get(o, o) for o in facts.offices],
         "reasons": reasons,
         "reason_totals": [shown.cell(f"q:*:{o}") for o in facts.offices],
         "grand_total": shown.cell("q:*:*") if facts.reasons else "",
