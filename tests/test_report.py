@@ -12,12 +12,10 @@ import pytest
 import yaml
 
 from cmo.report import build_report
-from cmo.report.disclosure import Rule, suppress_table
 from cmo.report.i18n import catalogue
 from cmo.store import open_store
 from cmo.workspace import load_workspace
 
-from .collect_helpers import make_workspace, write
 from .conftest import ROOT
 
 HOSTILE = """
@@ -218,139 +216,7 @@ def test_summary_and_every_chain_section(reports) -> None:
         assert attrs.get("role") == "img" and attrs.get("aria-labelledby")
 
 
-# ---- disclosure control on crafted data with small cells ------------------------------------
-
-SMALL = "Asiakasnumero;Jakso;Mittauskerta;Osallisuus;Luottamus;Etäisyys km\n"
-
-
-@pytest.fixture(scope="module")
-def small_report(tmp_path_factory):
-    root = tmp_path_factory.mktemp("small")
-    ws = make_workspace(root / "ws", offices=("kemi", "inari", "tornio"))
-    from cmo.collect import collect
-
-    rows = "".join(
-        f"K{i};2026H1;seuranta;{1 + i % 5};{1 + (i * 3) % 5};{i % 50}\n" for i in range(60)
-    )
-    rows += "K-bad1;2026H1;seuranta;9;5;10\nK-bad2;2026H1;seuranta;9;5;10\n"  # 2 quarantined
-    collect(ws, "kemi", [write(root / "kemi.csv", SMALL + rows)])
-    inari = "".join(f"I{i};2026H1;seuranta;{1 + i % 5};4;70\n" for i in range(3))  # 3 cases
-    inari += "I-bad;2026H1;seuranta;x;4;70\n"
-    collect(ws, "inari", [write(root / "inari.csv", SMALL + inari)])
-    tornio = "".join(f"T{i};2026H1;seuranta;{1 + i % 5};2;5\n" for i in range(12))
-    tornio += "".join(f"T-bad{i};2026H1;seuranta;4;2;ei\n" for i in range(7))
-    collect(ws, "tornio", [write(root / "tornio.csv", SMALL + tornio)])
-    report = build_report(ws, lang="en")
-    return report, parse(report.html)
-
-
-def _numbers(cell: str) -> list[int]:
-    return [int(x.replace(",", "")) for x in re.findall(r"(?<![<\d.,])\d[\d,]*(?![\d.%])", cell)]
-
-
-def test_small_counts_are_shown_as_less_than_k(small_report) -> None:
-    _report, page = small_report
-    batches = next(
-        rows
-        for rows in page.tables.values()
-        if rows and rows[0][:3] == ["Office", "Period", "Level"]
-    )
-    for row in batches[1:]:
-        for cell in row[3:]:
-            for n in _numbers(cell):
-                assert not 0 < n < 5, row
-    inari = next(row for row in batches if row[0] == "inari")
-    assert inari[3:] == ["<5", "·", "·"]  # 4 rows in: all hidden
-    kemi = next(row for row in batches if row[0] == "kemi")
-    # 2 quarantined: hidden, and so is accepted (it would be 62 − quarantined)
-    assert kemi[3:] == ["62", "·", "·"]
-
-
-def test_quarantine_table_has_secondary_suppression(small_report) -> None:
-    _, page = small_report
-    table = page.tables["quarantine-table"]
-    header, *body = table
-    for row in body:
-        for cell in row[1:]:
-            for n in _numbers(cell):
-                assert not 0 < n < 5
-    if header[-1] != "Total":  # no totals shown: nothing to work a hidden cell out from
-        return
-    hidden = [[c in ("<5", "·") for c in row[1:]] for row in body]
-    for row, flags in zip(body, hidden, strict=True):  # rows: never exactly one hidden cell
-        cells, total = flags[:-1], flags[-1]
-        assert not (sum(cells) == 1 and not total), row
-    for j in range(len(header) - 1):  # columns likewise
-        column = [flags[j] for flags in hidden]
-        assert not (sum(column[:-1]) == 1 and not column[-1]), j
-
-
-def test_estimates_from_fewer_than_k_cases_are_not_shown(small_report) -> None:
-    _, page = small_report
-    checked = 0
-    for rows in page.tables.values():
-        if rows and rows[0][:2] == ["Criterion", "Target"]:
-            offices = rows[0][2:-2]
-            for row in rows[1:]:
-                # Inari: 3 accepted cases
-                cell = row[2 + [o.lower() for o in offices].index("inari")]
-                if "no data" in cell:
-                    continue
-                assert "%" not in cell, row
-                assert "n <5" in cell, row
-                checked += 1
-    assert checked >= 1
-    matrix = next(
-        rows for rows in page.tables.values() if rows and rows[0][:2] == ["Chain", "Context"]
-    )
-    for row in matrix[1:]:
-        if row[-1] == "<5":
-            assert row[-2] == ""
-
-
-def test_pooled_estimate_is_hidden_when_an_office_is(small_report) -> None:
-    """All offices' share minus the shown offices' would reveal Inari's (3 cases)."""
-    _, page = small_report
-    for rows in page.tables.values():
-        if rows and rows[0][:2] == ["Criterion", "Target"]:
-            offices = rows[0][2:-1]
-            for row in rows[1:]:
-                inari = row[2 + [o.lower() for o in offices].index("inari")]
-                pooled = row[2 + offices.index("all offices")]
-                if "n <5" in inari:
-                    assert "%" not in pooled and not re.search(r"\d", pooled), row
-
-
-def test_no_n_by_office_and_no_small_interactions(small_report) -> None:
-    report, page = small_report
-    html = report.html
-    text = " ".join(page.text)
-    assert "Far: difference" not in text
-    for chain in report.analysis.chains:
-        for inter in chain.interactions:
-            inside = next(t for t in chain.tests if t.context == inter.context)
-            if inside.n < 30:
-                assert inter.effect is None
-    # forest plots by office carry no counts (they would add up to the context's n)
-    for svg in re.findall(r"<svg.*?</svg>", html, flags=re.S):
-        if "by office" in svg:
-            assert "(n " not in svg
-
-
-def test_suppress_table_rules() -> None:
-    rule = Rule(5)
-    s = suppress_table([[10, 3, 20, 30], [15, 8, 9, 40], [50, 60, 70, 80]], rule)
-    # 3 is small; then 10 (its row), 15 and 8 (the columns of 10 and 3): two hidden per line
-    assert s.cells == [
-        [True, True, False, False],
-        [True, True, False, False],
-        [False, False, False, False],
-    ]
-    assert not any(s.row_totals) and not any(s.col_totals)
-    s = suppress_table([[3, 0], [0, 0]], rule)
-    assert s.cells[0][0] and s.row_totals[0] and s.col_totals[0]
-    s = suppress_table([[12, 30], [40, 50]], rule)
-    assert not any(any(r) for r in s.cells) and not any(s.row_totals) and not s.grand_total
+# Disclosure control on crafted data: tests/test_disclosure.py
 
 
 # ---- in a real browser -----------------------------------------------------------------------

@@ -10,16 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from cmo import __version__
 from cmo.analysis import AnalysisResult, analyse
 from cmo.errors import InputError
+from cmo.report.audit import DisclosureError, Tables, audit_page
 from cmo.report.charts import ForestRow, forest, next_id, reset_ids
 from cmo.report.diagram import Evidence, theory_diagram
-from cmo.report.disclosure import Rule
+from cmo.report.disclosure import Rule, Shown, chain_tables, check_filter, settle
 from cmo.report.i18n import Texts, catalogue
-from cmo.report.quality import quality as quality_section
+from cmo.report.quality import excluded_view, gather, quality_tables, quality_view
 from cmo.store import open_store
 from cmo.theory import validate
 from cmo.theory.graph import theory_graph
@@ -139,7 +140,11 @@ def build_report(
         if i.range is not None and i.range.min == 0 and i.range.max == 1
     }
     with open_store(ws.store_path, read_only=True) as store:
-        quality = quality_section(store, result, rule, t, validation, offices, periods)
+        base = check_filter(store, offices, periods, rule)  # against differencing
+        facts = gather(store, validation, lang, offices, periods)
+    tables = Tables()  # every count of the report, with what links them (audit.py)
+    chain_tables(tables, result)
+    shown = settle(tables, rule, t, base, quality_tables(tables, facts))
     context = {
         "t": t,
         "lang": lang,
@@ -148,20 +153,26 @@ def build_report(
         "rule": rule,
         "version": __version__,
         "summary": _summary(result, t),
-        "facts": _facts(result, t, rule),
+        "facts": _facts(result, t, rule, shown),
         "analysis_sha256": digest,
         # CSS strings: the name is stripped of quotes, backslashes and angle brackets
         "css_header": Markup(_css_string(f"{t('title')} — {ws.settings.name}")),
         "css_page": Markup(t("page_css")),
-        "matrix": _matrix(result, t, rule),
+        "matrix": _matrix(result, t, rule, shown),
         "theories": [_theory(validation, th, t, lang, result) for th in chosen],
-        "chains": [_chain(c, t, rule, result.office_names) for c in result.chains],
+        "chains": [_chain(c, t, rule, result.office_names, shown) for c in result.chains],
         "scorecard": _scorecard(result, chosen, t, rule, lang, office_level, proportions),
-        "quality": quality,
+        "quality": quality_view(facts, shown, t, result.office_names),
+        "rounding": base,
         "methods": _methods(result, t),
         "rameses": _rameses(t),
     }
     html = _render(context)
+    findings = audit_page(html, tables, rule.k)  # the page as written, proven
+    if findings:
+        raise DisclosureError(
+            "the report would show hidden counts: " + "; ".join(map(str, findings))
+        )
     sections = ["summary", "matrix", "theories", "chains", "scorecard", "quality", "methods"]
     return Report(
         html=html,
@@ -302,8 +313,9 @@ def _summary(result: AnalysisResult, t: Texts) -> dict[str, Any]:
     }
 
 
-def _facts(result: AnalysisResult, t: Texts, rule: Rule) -> str:
-    """Page one's facts: the periods, the date of the data, offices and clients."""
+def _facts(result: AnalysisResult, t: Texts, rule: Rule, shown: Shown) -> Markup:
+    """Page one's facts: the periods, the date of the data, offices and clients (the count
+    of clients as the disclosure control shows it, marked for the audit)."""
     prov = result.provenance
     periods = prov.get("periods", [])
     span = periods[0] if len(periods) == 1 else f"{periods[0]}–{periods[-1]}" if periods else "–"
@@ -311,13 +323,14 @@ def _facts(result: AnalysisResult, t: Texts, rule: Rule) -> str:
     if date != "–" and t.lang == "fi":
         year, month, day = date.split("-")
         date = f"{int(day)}.{int(month)}.{year}"
-    return t(
+    text = t(
         "facts",
         periods=span,
         date=date,
         offices=t.integer(len(prov.get("offices", []))),
-        clients=_count(int(prov.get("cases", 0)), rule, t),
+        clients="\x00",
     )
+    return Markup(str(escape(text)).replace("\x00", str(shown.cell("c:clients"))))
 
 
 def _css_string(text: str) -> str:
@@ -330,7 +343,7 @@ def _context_label(test: Any, t: Texts) -> str:
     return t(test.context) if test.context in ("elsewhere", "everywhere") else test.label
 
 
-def _matrix(result: AnalysisResult, t: Texts, rule: Rule) -> list[dict[str, Any]]:
+def _matrix(result: AnalysisResult, t: Texts, rule: Rule, shown: Shown) -> list[dict[str, Any]]:
     rows = []
     for chain in result.chains:
         for i, test in enumerate(chain.tests):
@@ -342,13 +355,20 @@ def _matrix(result: AnalysisResult, t: Texts, rule: Rule) -> list[dict[str, Any]
                     "first": i == 0,
                     "span": len(chain.tests),
                     "context": _context_label(test, t),
-                    "verdict": _verdict(test, t),
-                    "refutation": _refutation(test, t, result.office_names),
+                    "verdict": _verdict(test, t) if rule.enough(test.n) else _too_few(t),
+                    "refutation": _refutation(test, t, result.office_names)
+                    if rule.enough(test.n)
+                    else None,
                     "effect": _effect_text(test.effect, t) if show else "",
-                    "n": _count(test.n, rule, t),
+                    "n": shown.cell(f"n:{chain.theory}-{chain.chain}:{test.context}"),
                 }
             )
     return rows
+
+
+def _too_few(t: Texts) -> dict[str, str]:
+    _, mark, css = VERDICT_KEYS["too little data"]
+    return {"word": t("verdict_too_little_data"), "mark": mark, "css": css}
 
 
 def _evidence(result: AnalysisResult, theory_id: str, t: Texts) -> dict[tuple[str, str], Evidence]:
@@ -407,14 +427,14 @@ def _theory(
     }
 
 
-def _chain(chain: Any, t: Texts, rule: Rule, names: dict[str, str]) -> dict[str, Any]:
+def _chain(chain: Any, t: Texts, rule: Rule, names: dict[str, str], shown: Shown) -> dict[str, Any]:
     def rows(tests: list[Any], with_n: bool = True) -> list[ForestRow]:
         """Forest rows. By office, no n is shown: offices' n would add up to the context's
         n, so a hidden office's n could be worked out."""
         out = []
         for test in tests:
             label = names.get(test.context, _context_label(test, t))
-            n = _count(test.n, rule, t) if with_n else ""
+            n = shown.text(f"n:{chain.theory}-{chain.chain}:{test.context}") if with_n else ""
             if test.effect is None or not rule.enough(test.n):
                 note = t(VERDICT_KEYS["too little data"][0])
                 out.append(ForestRow(label, None, None, None, test.verdict_class, note, n))
@@ -434,6 +454,7 @@ def _chain(chain: Any, t: Texts, rule: Rule, names: dict[str, str]) -> dict[str,
         if x.effect is not None
     ]
     labels = {x.context: _context_label(x, t) for x in chain.tests}
+    inside = {x.context: x.n for x in chain.tests}
     interactions = [
         t(
             "interaction_row",
@@ -441,8 +462,10 @@ def _chain(chain: Any, t: Texts, rule: Rule, names: dict[str, str]) -> dict[str,
             effect=_effect_text(i.effect, t),
             difference=t(f"difference_{i.difference.replace(' ', '_')}"),
         )
-        for i in chain.interactions
+        for i in chain.interactions  # both sides of the comparison from at least k cases
         if i.effect is not None
+        and rule.enough(inside.get(i.context))
+        and rule.enough(i.n - inside.get(i.context, 0))
     ]
     mediation = []
     for test in chain.tests:
@@ -458,7 +481,6 @@ def _chain(chain: Any, t: Texts, rule: Rule, names: dict[str, str]) -> dict[str,
                     f"{t.signed(ind['ci_high'])}]",
                 )
             )
-    excluded = sum(sum(x.excluded.values()) for x in chain.tests)
     scale = {"binomial": "log odds", "poisson": "log rate"}.get(chain.family, "difference")
     return {
         "id": f"{chain.theory}-{chain.chain}",
@@ -490,7 +512,7 @@ def _chain(chain: Any, t: Texts, rule: Rule, names: dict[str, str]) -> dict[str,
             if (r := _refutation(x, t, names)) is not None
         ],
         "warnings": sorted({f"{w.code}: {t(f'warning_{w.code}')}" for w in chain.warnings}),
-        "excluded": _count(excluded, rule, t) if excluded else "",
+        "excluded": excluded_view(chain, shown, t),
     }
 
 
@@ -596,10 +618,32 @@ def _criterion_row(
         if v is not None
     )
     trend = crit.trends.get("all", "one period")
-    trend_key = {"up": "trend_up", "down": "trend_down", "no clear change": "trend_flat"}.get(
-        trend, "trend_one"
-    )
+    if trend != "one period" and not _trend_safe(crit, rule, office_level):
+        trend = "hidden"
+    trend_key = {
+        "up": "trend_up",
+        "down": "trend_down",
+        "no clear change": "trend_flat",
+        "hidden": "trend_hidden",
+    }.get(trend, "trend_one")
     return {"label": crit.label, "target": target, "cells": cells, "trend": t(trend_key)}
+
+
+def _trend_safe(crit: Any, rule: Rule, office_level: bool) -> bool:
+    """A trend compares the first and the last period with an estimate: both from at least k
+    cases, and (as the pooled estimate is hidden when an office's is) no office hidden then."""
+    known = sorted(
+        (c for c in crit.cells if c.office == "all" and c.estimate is not None),
+        key=lambda c: c.period,
+    )
+    if office_level or len(known) < 2:
+        return True
+    ends = {known[0].period, known[-1].period}
+    return all(
+        rule.enough(c.n) or (c.office != "all" and c.n == 0)
+        for c in crit.cells
+        if c.period in ends and c.estimate is not None
+    )
 
 
 def _methods(result: AnalysisResult, t: Texts) -> dict[str, Any]:

@@ -1,150 +1,212 @@
-"""The report's data-quality section: batches, quarantine by reason and office, missingness —
-with disclosure control that also holds across the tables."""
+"""The report's data-quality section: batches, quarantined cells by reason and office, and
+missing values where each indicator is expected.
+
+Counts of people (clients' and workers' rows) are sensitive cells; quarantined rows and cells
+and office-level rows describe the data and are shown — all of them go into the report's
+system of tables (:mod:`cmo.report.disclosure`), so complementary suppression and the audit
+cover this section together with the rest of the report.
+
+Missingness is counted **where the indicator is expected**: at its level (clients, workers,
+offices) and at each measurement point where any office sent it — an indicator measured at
+follow-up only is not "50 % missing" because baseline rows lack it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from cmo.analysis import AnalysisResult
-from cmo.report.disclosure import Rule, suppress_table
-from cmo.report.i18n import Texts
+from cmo.report.audit import Tables
+from cmo.report.disclosure import Shown, batch_tables
 from cmo.store.sql import ident, scope
 
+LEVELS = (("case", "case_observations"), ("worker", "worker_observations"))
+OFFICE_TABLE = "office_observations"
 
-def _count(n: int, rule: Rule, t: Texts) -> str:
-    return rule.label() if rule.small(n) else t.integer(n)
+
+@dataclass
+class Missing:
+    indicator: str
+    label: str
+    level: str
+    point: str | None  # None: no measurement points at this level
+    rows: int  # rows where the indicator is expected
+    missing: int
 
 
-def quality(
+@dataclass
+class QualityFacts:
+    batches: list[Any]
+    offices: list[str]
+    reasons: dict[str, dict[str, int]]  # reason → office → quarantined cells
+    missing: list[Missing] = field(default_factory=list)
+    not_sent: list[str] = field(default_factory=list)  # indicators no office sent
+    points: dict[str, dict[str | None, int]] = field(default_factory=dict)  # level → rows
+
+
+def gather(
     store: Any,
-    result: AnalysisResult,
-    rule: Rule,
-    t: Texts,
     validation: Any,
+    lang: str,
     offices: Sequence[str],
     periods: Sequence[str],
-) -> dict[str, Any]:
-    """Batches, quarantine by reason and office, missingness — with disclosure control that
-    also holds across the tables (a hidden count must not be a difference of shown ones)."""
-    indicators = {i.id: i for f in validation.indicator_files for i in f.indicators}
+) -> QualityFacts:
+    """The counts of the section, read from the store (the report's filters applied)."""
     batches = [
         b
         for b in store.batches()
         if (not offices or b.office in offices) and (not periods or b.period in periods)
     ]
-    batch_rows = []
-    guarded: set[str] = set()  # offices with a hidden batch count
-    for b in batches:
-        small = [rule.small(v) for v in (b.rows_in, b.rows_accepted, b.rows_quarantined)]
-        if small[0]:
-            shown = [rule.label(), "·", "·"]
-        elif small[1] or small[2]:
-            # rows in = accepted + quarantined: hiding one part means hiding the other too
-            shown = [t.integer(b.rows_in), "·", "·"]
-        else:
-            shown = [
-                t.integer(b.rows_in),
-                t.integer(b.rows_accepted),
-                t.integer(b.rows_quarantined),
-            ]
-        if any(small):
-            guarded.add(b.office)
-        batch_rows.append(
-            {
-                "office": b.office,
-                "period": b.period,
-                "level": b.level,
-                "rows_in": shown[0],
-                "accepted": shown[1],
-                "quarantined": shown[2],
-            }
-        )
     reasons: dict[str, dict[str, int]] = {}
-    office_names = sorted({b.office for b in batches})
     for b in batches:
         for reason, _column, count in store.quarantine_reasons(b.batch_id):
-            reasons.setdefault(reason, {}).setdefault(b.office, 0)
-            reasons[reason][b.office] += count
-    names = sorted(reasons)
-    cells = [[reasons[r].get(o, 0) for o in office_names] for r in names]
-    hidden = suppress_table(cells, rule) if cells else None
-    # An office with a hidden batch count: its whole column is hidden, and no totals are
-    # shown, so that nothing can be worked out against the batch table.
-    columns_hidden = {j for j, o in enumerate(office_names) if o in guarded}
-    totals = not columns_hidden
-    table = []
-    for i, reason in enumerate(names):
-        row = []
-        for j, _office in enumerate(office_names):
-            v = cells[i][j]
-            if (j in columns_hidden and v) or (hidden and hidden.cells[i][j] and not rule.small(v)):
-                row.append("·")
-            else:
-                row.append(_count(v, rule, t))
-        total = sum(cells[i])
-        shown_total = (
-            "·"
-            if (hidden and hidden.row_totals[i] and not rule.small(total))
-            else _count(total, rule, t)
-        )
-        table.append({"reason": reason, "cells": row, "total": shown_total})
-    col_totals = []
-    for j in range(len(office_names)):
-        total = sum(cells[i][j] for i in range(len(names)))
-        col_totals.append(
-            "·"
-            if hidden and hidden.col_totals[j] and not rule.small(total)
-            else _count(total, rule, t)
-        )
-    grand = sum(sum(r) for r in cells)
-    missing = _missingness(store, indicators, rule, t, offices, periods)
+            slot = reasons.setdefault(reason, {})
+            slot[b.office] = slot.get(b.office, 0) + count
+    facts = QualityFacts(batches, sorted({b.office for b in batches}), reasons)
+    indicators = {i.id: i for f in validation.indicator_files for i in f.indicators}
+    conditions, params = scope(offices, periods)
+    where = " AND ".join(["1=1", *conditions])
+    sent: set[str] = set()
+    for level, table in (*LEVELS, ("office", OFFICE_TABLE)):
+        cols = store.columns(table)
+        present = [i for i in sorted(indicators) if i in cols]
+        point = "measurement_point" if "measurement_point" in cols else "NULL"
+        counts = ", ".join(f"count({ident(i)})" for i in present)
+        sql = f"SELECT {point}, count(*){', ' + counts if counts else ''} FROM {table} "
+        rows = store.con.execute(f"{sql}WHERE {where} GROUP BY ALL ORDER BY 1", params)
+        for row in rows.fetchall():
+            at, n = row[0], int(row[1])
+            facts.points.setdefault(level, {})[at] = n
+            for ind_id, filled in zip(present, row[2:], strict=True):
+                if filled:
+                    sent.add(ind_id)
+                    label = indicators[ind_id].label.get(lang)
+                    facts.missing.append(Missing(ind_id, label, level, at, n, n - int(filled)))
+    unsent = {i for i in indicators if i not in sent and indicators[i].composite is None}
+    facts.not_sent = sorted(indicators[i].label.get(lang) for i in unsent)
+    return facts
+
+
+def _rows_key(level: str, point: str | None) -> str:
+    return f"r:{level}:{point or '-'}"
+
+
+def quality_tables(tables: Tables, facts: QualityFacts) -> dict[str, str]:
+    """The section's cells and relations; returns the cells shown as shares (→ of what)."""
+    batch_tables(tables, facts.batches)
+    for reason, by_office in facts.reasons.items():
+        for office in facts.offices:
+            tables.cell(f"q:{reason}:{office}", by_office.get(office, 0), sensitive=False)
+        tables.cell(f"q:{reason}:*", sum(by_office.values()), sensitive=False)
+        row = [f"q:{reason}:{o}" for o in facts.offices]
+        tables.total(f"q:{reason}:*", row, "a reason's total")
+    if facts.reasons:
+        for office in facts.offices:
+            column = [f"q:{r}:{office}" for r in facts.reasons]
+            total = sum(facts.reasons[r].get(office, 0) for r in facts.reasons)
+            tables.cell(f"q:*:{office}", total, sensitive=False)
+            tables.total(f"q:*:{office}", column, "an office's total")
+            rows = [f"b:{b.batch_id}:q" for b in facts.batches if b.office == office]
+            quarantined = sum(b.rows_quarantined for b in facts.batches if b.office == office)
+            # each quarantined row has at least one quarantined cell; often exactly one
+            if total == quarantined:
+                tables.total(f"q:*:{office}", rows, "one quarantined cell per quarantined row")
+            elif total > quarantined:
+                tables.at_least(f"q:*:{office}", rows, "a quarantined row has a bad cell")
+        grand = sum(sum(v.values()) for v in facts.reasons.values())
+        tables.cell("q:*:*", grand, sensitive=False)
+        tables.total("q:*:*", [f"q:{r}:*" for r in facts.reasons], "the grand total")
+    shares = {}
+    used = {(m.level, m.point) for m in facts.missing}
+    for level, points in facts.points.items():
+        people = level != "office"
+        keys = []
+        for point, n in points.items():  # rows at a point no indicator is shown for: latent
+            key = _rows_key(level, point)
+            keys.append(key if (level, point) in used else f"latent:{key}")
+            tables.cell(keys[-1], n, sensitive=people)
+        accepted = [f"b:{b.batch_id}:ok" for b in facts.batches if b.level == level]
+        if accepted and sum(points.values()) == sum(
+            b.rows_accepted for b in facts.batches if b.level == level
+        ):
+            # rows at the points add up to the accepted rows of the level's batches
+            latent = tables.cell(f"latent:rows:{level}", sum(points.values()), sensitive=False)
+            tables.total(latent, keys, f"{level} rows by measurement point")
+            tables.total(latent, accepted, f"{level} rows accepted")
+    for m in facts.missing:
+        key = f"m:{m.indicator}:{m.level}:{m.point or '-'}"
+        tables.cell(key, m.missing, sensitive=m.level != "office")
+        shares[key] = _rows_key(m.level, m.point)
+    return shares
+
+
+def quality_view(
+    facts: QualityFacts, shown: Shown, t: Any, names: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """What the template shows, every count through ``shown`` (marked for the audit);
+    ``names``: office id → the name to show."""
+    names = names or {}
+    batches = [
+        {
+            "office": names.get(b.office, b.office),
+            "period": b.period,
+            "level": b.level,
+            "rows_in": shown.cell(f"b:{b.batch_id}:in"),
+            "accepted": shown.cell(f"b:{b.batch_id}:ok"),
+            "quarantined": shown.cell(f"b:{b.batch_id}:q"),
+        }
+        for b in facts.batches
+    ]
+    reasons = [
+        {
+            "reason": t(f"qreason_{r}") if f"qreason_{r}" in t.texts else r,
+            "code": r,
+            "cells": [shown.cell(f"q:{r}:{o}") for o in facts.offices],
+            "total": shown.cell(f"q:{r}:*"),
+        }
+        for r in sorted(facts.reasons)
+    ]
+    missing = [
+        {
+            "indicator": m.label,
+            "id": m.indicator,
+            "where": t(f"level_{m.level}") + (f" · {m.point}" if m.point else ""),
+            "rows": shown.cell(_rows_key(m.level, m.point)),
+            "missing": shown.cell(f"m:{m.indicator}:{m.level}:{m.point or '-'}", percent=True),
+        }
+        for m in sorted(facts.missing, key=lambda m: (m.level, m.point or "", m.label))
+    ]
     return {
-        "batches": batch_rows,
-        "offices": office_names,
-        "reasons": table,
-        "reason_totals": col_totals,
-        "totals": totals,
-        "grand_total": "·"
-        if hidden and hidden.grand_total and not rule.small(grand)
-        else _count(grand, rule, t),
+        "batches": batches,
+        "offices": [names.get(o, o) for o in facts.offices],
+        "reasons": reasons,
+        "reason_totals": [shown.cell(f"q:*:{o}") for o in facts.offices],
+        "grand_total": shown.cell("q:*:*") if facts.reasons else "",
+        "totals": True,
         "missing": missing,
+        "not_sent": facts.not_sent,
     }
 
 
-def _missingness(
-    store: Any,
-    indicators: dict[str, Any],
-    rule: Rule,
-    t: Texts,
-    offices: Sequence[str],
-    periods: Sequence[str],
-) -> list[dict[str, str]]:
-    """The share of case rows missing each indicator (shares only: a count of rows could be
-    set against the batch table)."""
-    cols = store.columns("case_observations")
-    present = [i for i in sorted(indicators) if i in cols]
-    if not present:
-        return []
-    conditions, params = scope(offices, periods)
-    where = ["1=1", *conditions]
-    sql = (
-        "SELECT count(*), "
-        + ", ".join(f"count({ident(i)})" for i in present)
-        + f" FROM case_observations WHERE {' AND '.join(where)}"
-    )
-    row = store.con.execute(sql, params).fetchone()
-    total = int(row[0])
-    if not rule.enough(total):
-        return []
-    out = []
-    for ind_id, filled in zip(present, row[1:], strict=True):
-        missing = (total - int(filled)) / total
-        out.append(
+def excluded_view(chain: Any, shown: Shown, t: Any) -> list[dict[str, Any]]:
+    """Per context of a chain: cases analysed and cases left out, by reason."""
+    cid = f"{chain.theory}-{chain.chain}"
+    rows = []
+    for test in chain.tests:
+        reasons = {r.replace(" ", "_") for r in test.excluded}
+        rows.append(
             {
-                "indicator": indicators[ind_id].label.get(t.lang),
-                "id": ind_id,
-                "missing": t.percent(missing, 0),
+                "context": t(test.context)
+                if test.context in ("elsewhere", "everywhere")
+                else test.label,
+                "n": shown.cell(f"n:{cid}:{test.context}"),
+                "missing": shown.cell(f"x:{cid}:{test.context}:missing_values")
+                if "missing_values" in reasons
+                else "",
+                "unknown": shown.cell(f"x:{cid}:{test.context}:context_unknown")
+                if "context_unknown" in reasons
+                else "–",
             }
         )
-    return out
+    return rows
