@@ -458,3 +458,15 @@ def test_no_estimate_or_verdict_from_fewer_than_k_cases(examples_collected, tmp_
     for cell in crit.cells:
         assert cell.n == 3 and cell.estimate is None and cell.ci_low is None
     assert set(crit.trends.values()) == {"one period"}
+
+
+def test_unknown_offices_and_periods_are_refused(cmo, examples_collected, tmp_path) -> None:
+    """`--office nosuch` or `--period 2030H1` names nothing in the store: exit 2 with what
+    there is, for analyse and report alike (never an empty result that looks like data)."""
+    ws, _ = examples_collected
+    for args in (["--office", "nosuch"], ["--period", "2030H1"], ["--period", "131052-308T"]):
+        for command in (["analyse"], ["report", "--out", str(tmp_path / "r.html")]):
+            run = cmo(*command, *args, cwd=ws.root)
+            assert run.exit_code == 2, (command, args, run.stdout)
+            assert "131052-308T" not in run.stderr + run.stdout
+    assert not (tmp_path / "r.html").exists()

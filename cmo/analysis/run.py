@@ -115,7 +115,12 @@ def _analyse(
     needs: set[tuple[str, str]] = set()
     for plan in plans:
         needs |= needs_of(plan, indicators)
+    from cmo.workspace.privacy import check_period
+
+    periods = [check_period(p) for p in periods]  # 2026h1 → 2026H1; anything else refused
     with open_store(ws.store_path, read_only=True) as store:
+        # an office or period that names nothing in the store is an error, not empty results
+        store.check_scope(list(offices), list(periods))
         data = load_cases(
             store, indicators, points, needs, list(offices) or None, list(periods) or None
         )
