@@ -470,3 +470,31 @@ def test_unknown_offices_and_periods_are_refused(cmo, examples_collected, tmp_pa
             assert run.exit_code == 2, (command, args, run.stdout)
             assert "131052-308T" not in run.stderr + run.stdout
     assert not (tmp_path / "r.html").exists()
+
+
+def test_shareable_output_follows_the_reports_rules(cmo, examples_collected, tmp_path) -> None:
+    """`cmo analyse --format json|csv` is for the evaluators (it says so on stderr and in its
+    `disclosure` field); `--shareable` applies the report's rules: no count below k, no
+    counts by office. A shareable JSON is refused by `cmo report --from`."""
+    ws, _ = examples_collected
+    plain = cmo("analyse", "outreach", "--format", "json", "--refuters", "none", cwd=ws.root)
+    assert plain.exit_code == 0 and "for the evaluators only" in plain.stderr
+    assert plain.json()["disclosure"] == {"k": 5, "applied": False}
+    shared = cmo(
+        "analyse", "outreach", "--format", "json", "--shareable", "--refuters", "none", cwd=ws.root
+    )
+    assert shared.exit_code == 0, shared.stderr
+    data = shared.json()
+    assert data["disclosure"]["applied"] is True
+    for chain in data["chains"]:
+        for test in chain["tests"]:
+            assert test["n"] == "<5" or test["n"] == "·" or test["n"] >= 5
+        for office in chain["by_office"]:
+            assert office["n"] is None
+    saved = tmp_path / "shared.json"
+    saved.write_text(shared.stdout, encoding="utf-8")
+    refused = cmo("report", "--from", str(saved), "--out", str(tmp_path / "r.html"), cwd=ws.root)
+    assert refused.exit_code == 2 and "shareable" in refused.stderr
+    rows = cmo("analyse", "outreach", "--format", "csv", "--shareable", cwd=ws.root).stdout
+    assert rows.splitlines()[0].startswith("theory,chain,context,verdict,")
+    assert len(rows.splitlines()) == 1 + sum(len(c["tests"]) for c in data["chains"])

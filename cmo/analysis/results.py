@@ -518,6 +518,9 @@ class AnalysisResult(Tabular):
         return {
             "cmo_version": __version__,
             "language": self.language,
+            # counts below k are in here: for the evaluators only (--shareable applies the
+            # report's rules; docs/report.md says which outputs are safe to share)
+            "disclosure": {"k": self.settings.get("disclosure_threshold"), "applied": False},
             "settings": self.settings,
             "office_names": self.office_names,
             "provenance": self.provenance,

@@ -158,6 +158,7 @@ def _analyse(
         settings={
             "min_cases": minimum,
             "min_offices": rules.min_offices,
+            "disclosure_threshold": settings.disclosure_threshold,
             "alpha": ALPHA,
             "offices": sorted(offices),
             "periods": sorted(periods),

@@ -269,9 +269,12 @@ def _value(cr: Any, v: float) -> str:
     return f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
 
 
-def analysis_csv(result: Any) -> str:
+def analysis_csv(data: dict[str, Any]) -> str:
+    """One row per chain and context, from the analysis as JSON (``to_dict()``, or its
+    shareable form, whose counts may read "<5" or "·"): full precision, the same fields."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    numbers = ("estimate", "se", "df", "ci_low", "ci_high")
     writer.writerow(
         [
             "theory",
@@ -283,11 +286,7 @@ def analysis_csv(result: Any) -> str:
             "refutation",
             "n",
             "n_offices",
-            "estimate",
-            "se",
-            "df",
-            "ci_low",
-            "ci_high",
+            *numbers,
             "per_sd",
             "per_sd_ci_low",
             "per_sd_ci_high",
@@ -300,35 +299,41 @@ def analysis_csv(result: Any) -> str:
             "why",
         ]
     )
-    for chain in result.chains:
-        for test in chain.tests:
-            e = test.effect
-            numbers = (
+
+    def text(v: Any) -> str:
+        return "" if v is None else repr(v) if isinstance(v, float) else str(v)
+
+    for chain in data["chains"]:
+        for test in chain["tests"]:
+            e = test.get("effect")
+            values = (
                 [
-                    *(repr(v) for v in (e.estimate, e.se, e.df, e.ci_low, e.ci_high, *e.per_sd)),
-                    repr(e.p),
-                    repr(e.q),
-                    e.scale,
-                    e.model,
-                    e.covariance,
-                    e.reason,
+                    *(text(e.get(k)) for k in numbers),
+                    *(text(e["per_sd"][k]) for k in ("estimate", "ci_low", "ci_high")),
+                    text(e.get("p")),
+                    text(e.get("q")),
+                    e.get("scale", ""),
+                    e.get("model", ""),
+                    e.get("covariance", ""),
+                    e.get("reason", ""),
                 ]
                 if e
                 else [""] * 15
             )
+            refutation = test.get("refutation") or {}
             writer.writerow(
                 [
-                    chain.theory,
-                    chain.chain,
-                    test.context,
-                    test.verdict,
-                    test.verdict_text,
-                    chain.summary,
-                    test.refutation.summary() if test.refutation else "",
-                    test.n,
-                    test.n_offices,
-                    *numbers,
-                    test.why,
+                    chain["theory"],
+                    chain["chain"],
+                    test["context"],
+                    test["verdict"],
+                    test.get("verdict_text", ""),
+                    chain.get("summary", ""),
+                    refutation.get("summary", ""),
+                    test["n"],
+                    test.get("n_offices", ""),
+                    *values,
+                    test.get("why", ""),
                 ]
             )
     return buffer.getvalue()

@@ -340,7 +340,9 @@ def export(
         from cmo.cli.analysis_view import analysis_csv
 
         result = run(ws, [], offices=office or [], periods=period or [], lang=lang.value)
-        header, *rows = list(csv.reader(io.StringIO(analysis_csv(result))))
+        # an export may leave the evaluators: the report's disclosure rules apply
+        shared = _shareable(ws, result)
+        header, *rows = list(csv.reader(io.StringIO(analysis_csv(shared))))
 
         def typed(value: str) -> str | int | float | None:
             if value == "":
@@ -441,6 +443,12 @@ def analyse(
     min_cases: int | None = typer.Option(
         None, "--min-cases", min=2, help="Fewest cases for a test (default: cmo.yaml)."
     ),
+    shareable: bool = typer.Option(
+        False,
+        "--shareable",
+        help="Apply the report's disclosure rules (counts below k as '<k', no estimate from "
+        "fewer than k cases) so that the JSON or CSV may leave the evaluators.",
+    ),
     refuters: Refuters = typer.Option(
         Refuters.quick,
         "--refuters",
@@ -466,10 +474,22 @@ def analyse(
         min_cases=min_cases,
         refuters=refuters.value,
     )
-    if fmt is AnalyseFormat.json:
-        print_json(result.to_dict())
-    elif fmt is AnalyseFormat.csv:
-        typer.echo(analysis_csv(result), nl=False)
+    if shareable and fmt is AnalyseFormat.table:
+        raise InputError("--shareable is for --format json or csv (the table stays on screen)")
+    if fmt is not AnalyseFormat.table:
+        if shareable:
+            data = _shareable(ws, result)
+        else:
+            data = result.to_dict()
+            typer.echo(
+                "cmo: note: this output shows counts below the disclosure threshold: it is for "
+                "the evaluators only (--shareable applies the report's rules)",
+                err=True,
+            )
+        if fmt is AnalyseFormat.json:
+            print_json(data)
+        else:
+            typer.echo(analysis_csv(data), nl=False)
     else:
         render_analysis(console(), result)
 
@@ -521,6 +541,21 @@ def report(
     )
 
 
+def _shareable(ws: Any, result: Any) -> dict[str, Any]:
+    """The analysis with the report's disclosure rules applied (cmo.report.disclosure)."""
+    from cmo.report.disclosure import Rule, shareable
+    from cmo.theory import validate
+
+    office_level = frozenset(
+        i.id
+        for f in validate(workspace=ws.root).indicator_files
+        for i in f.indicators
+        if i.level.value == "office"
+    )
+    out: dict[str, Any] = shareable(result, Rule(ws.settings.disclosure_threshold), office_level)
+    return out
+
+
 def _saved_analysis(path: Path) -> Any:
     """An analysis saved with `cmo analyse --format json`, or a clear error."""
     import json
@@ -530,6 +565,11 @@ def _saved_analysis(path: Path) -> Any:
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and (data.get("disclosure") or {}).get("applied"):
+            raise InputError(
+                f"{path}: a shareable analysis (its small counts are replaced), not one to render",
+                hint="render the evaluators' analysis: cmo analyse --format json > result.json",
+            )
         return AnalysisResult.from_dict(data)
     except OSError as exc:
         raise InputError(f"{path}: cannot read it ({exc.strerror})") from None
