@@ -261,7 +261,8 @@ def test_chain(
             )
     chain.warnings += _same_point(plan, frame, complete, data.point_orders)
     # Each office on its own, over all of the chain's cases there (descriptive, for the
-    # forest plots): one office has no office-level replication, so HC3.
+    # forest plots): one office has no office-level replication; model-based uncertainty
+    # from the office's sufficient statistics (cheap on any size).
     for code, office in enumerate(office_names):
         subset = complete & (office_codes == code)
         mask = subset.to_numpy()
@@ -275,8 +276,15 @@ def test_chain(
             x[subset].to_numpy(float),
             office_codes[subset].to_numpy(),
             covs[mask],
-            Rules(rules.min_cases, 1, "HC3" if rules.covariance == "CR2" else rules.covariance),
+            Rules(
+                rules.min_cases, 1, "classical" if rules.covariance == "CR2" else rules.covariance
+            ),
         )
+        if test.effect is not None and rules.covariance == "CR2":
+            test.effect.reason = (
+                "one office on its own: descriptive, model-based standard errors (the office "
+                "gives no replication of its own)"
+            )
         test.verdict = ""  # descriptive: not part of the corrected tests
         chain.by_office.append(test)
     return chain, kept
