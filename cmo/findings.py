@@ -288,6 +288,16 @@ CODES: dict[str, Code] = _catalogue(
         "tested ('too few offices'). Compare within offices (a case- or worker-level context) "
         "or collect from more offices.",
     ),
+    # --- P: privacy -------------------------------------------------------------------------
+    Code(
+        "P001",
+        E,
+        "Personal identity code in a theory or indicator file",
+        "A label, description, alias, source or other text holds a Finnish personal identity "
+        "code (henkilötunnus; python-stdnum decides, the temporary range included). Everything "
+        "in these files is shown in reports and summaries, so the file is refused until the "
+        "code is removed. The finding names the place, never the code.",
+    ),
     # --- L: languages ----------------------------------------------------------------------
     Code(
         "L001",

@@ -229,3 +229,16 @@ def test_min_cases_below_the_disclosure_threshold_is_refused(cmo, ws) -> None:
     assert "cmo.yaml:" in run.stderr
     with pytest.raises(Exception, match="min_cases"):
         load_workspace(ws.root)
+
+
+def test_identity_code_in_a_theory_label_is_refused_and_never_echoed(cmo) -> None:
+    """Labels are shown in every report: a personal identity code in one is a P001 error,
+    printed without the code, and the validator's JSON does not hold it either."""
+    from .conftest import ROOT
+
+    case = ROOT / "tests" / "fixtures" / "broken" / "identity_code_in_label"
+    for fmt in ("text", "json"):
+        run = cmo("validate", str(case), "--format", fmt, cwd=ROOT)
+        assert run.exit_code == 1
+        assert "P001" in run.stdout
+        assert "131052-308T" not in run.stdout + run.stderr

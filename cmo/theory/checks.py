@@ -90,6 +90,8 @@ def run_checks(files: list[LoadedFile], languages: Iterable[str]) -> list[Findin
         _check_design(ws, th)
     _check_graph(ws)
     _check_languages(ws)
+    for lf in files:
+        _check_identity_codes(ws, lf)
     return ws.findings
 
 
@@ -1091,5 +1093,54 @@ def _check_design(ws: Workspace, th: Placed[ProgrammeTheory]) -> None:
                     f"mechanism '{mechanism.id}' and outcome '{outcome.id}' are both taken at "
                     f"'{point}': the data cannot tell which came first",
                     ("chains", i, "mechanism"),
+                )
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# Personal identity codes (P001): theory and indicator texts are shown in every report
+# --------------------------------------------------------------------------------------------
+
+#: Walk at most this many values of a document (a hostile file is bounded elsewhere).
+_MAX_SCAN = 1_000_000
+
+
+def _check_identity_codes(ws: Workspace, lf: LoadedFile) -> None:
+    """Every text of a theory or indicator file (labels, descriptions, aliases, sources, ids)
+    ends up in reports, summaries or the store: one holding a personal identity code is an
+    error, named by its place only — the code itself is never echoed."""
+    from cmo.workspace.privacy import contains_identity_code, looks_like_identity_code
+
+    stack: list[tuple[Loc, Any]] = [((), lf.doc.data)]
+    seen = 0
+    while stack and seen < _MAX_SCAN:
+        loc, value = stack.pop()
+        seen += 1
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if (
+                    isinstance(key, str)
+                    and looks_like_identity_code(key)
+                    and contains_identity_code(key)
+                ):
+                    ws.add(
+                        lf.finding(
+                            "P001", "a key holds a personal identity code", (*loc, key), key=True
+                        )
+                    )
+                stack.append(((*loc, key), item))
+        elif isinstance(value, list):
+            stack.extend(((*loc, i), item) for i, item in enumerate(value))
+        elif (
+            isinstance(value, str)
+            and looks_like_identity_code(value)
+            and contains_identity_code(value)
+        ):
+            ws.add(
+                lf.finding(
+                    "P001",
+                    "this text holds a personal identity code; it would be shown in reports "
+                    "and summaries — remove it (the code is not repeated here)",
+                    loc,
                 )
             )
