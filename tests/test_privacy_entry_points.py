@@ -242,3 +242,14 @@ def test_identity_code_in_a_theory_label_is_refused_and_never_echoed(cmo) -> Non
         assert run.exit_code == 1
         assert "P001" in run.stdout
         assert "131052-308T" not in run.stdout + run.stderr
+
+
+def test_identity_code_in_an_office_name_is_refused(tmp_path, cmo) -> None:
+    """Office names from cmo.yaml are shown in reports: an identity code there stops every
+    command (exit 2), without being echoed."""
+    (tmp_path / "cmo.yaml").write_text(
+        "offices:\n  - {id: kemi, name: Kemi 131052-308T}\n", encoding="utf-8"
+    )
+    run = cmo("validate", cwd=tmp_path)
+    assert run.exit_code == 2
+    assert "identity code" in run.stderr and "131052-308T" not in run.stderr + run.stdout

@@ -29,6 +29,16 @@ class Office(BaseModel):
     name: str = Field(description="Name of the office, e.g. `Rovaniemen sosiaalitoimisto`.")
     municipality: str | None = Field(None, description="Municipality (kunta).")
 
+    @field_validator("name", "municipality")
+    @classmethod
+    def _no_identity_code(cls, value: str | None) -> str | None:
+        # shown in every report: a personal identity code must never get there (not echoed)
+        from cmo.workspace.privacy import contains_identity_code
+
+        if contains_identity_code(value):
+            raise ValueError("holds a personal identity code; remove it")
+        return value
+
 
 class Settings(BaseModel):
     """The settings file of a workspace (`cmo.yaml`)."""
