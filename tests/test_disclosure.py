@@ -637,3 +637,43 @@ def test_shareable_analysis_obeys_the_k_rules(small_report) -> None:
     assert inari and all(c["estimate"] is None and c["n"] == "<5" for c in inari)
     pooled = [c for cr in d["criteria"] for c in cr["cells"] if c["office"] == "all"]
     assert pooled and all(c["estimate"] is None for c in pooled)
+
+
+def test_a_share_never_tells_how_many_few_people() -> None:
+    """The threshold applies to a share's numerator too: 3 of 40 (or 37 of 40) is not shown
+    as 8 % (or 93 %), and then neither is the pooled share nor the trend."""
+    from cmo.analysis.results import CriterionCell, CriterionResult
+    from cmo.report.build import _criterion_row
+    from cmo.report.disclosure import Rule
+    from cmo.report.i18n import Texts
+
+    def crit(estimates: dict[str, float]) -> CriterionResult:
+        cells = []
+        for period in ("2025H2", "2026H1"):
+            for office, p in estimates.items():
+                cells.append(CriterionCell(office, period, 40, p, p - 0.05, p + 0.05, "uncertain"))
+        return CriterionResult(
+            "t",
+            "c",
+            "Share",
+            "i",
+            "share",
+            {"at_least": 0.5, "at_most": None},
+            cells,
+            {"all": "up"},
+        )
+
+    t = Texts("en")
+    few = _criterion_row(
+        crit({"a": 3 / 40, "b": 0.5, "all": 23 / 80}), ["a", "b"], t, Rule(5), False
+    )
+    assert [c["text"] for c in few["cells"]] == ["·", "50%", "·"]
+    assert few["trend"] == t("trend_hidden")
+    many = _criterion_row(
+        crit({"a": 37 / 40, "b": 0.5, "all": 57 / 80}), ["a", "b"], t, Rule(5), False
+    )
+    assert many["cells"][0]["text"] == "·"
+    fine = _criterion_row(
+        crit({"a": 10 / 40, "b": 0.5, "all": 30 / 80}), ["a", "b"], t, Rule(5), False
+    )
+    assert [c["text"] for c in fine["cells"]] == ["25%", "50%", "38%"]

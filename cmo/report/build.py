@@ -580,11 +580,12 @@ def _criterion_row(
             return t.percent(v)
         return t.number(v, 1 if v is not None and abs(v) >= 10 else 2)
 
+    def hidden_cell(c: Any) -> bool:
+        return c.n > 0 and (not rule.enough(c.n) or _few_on_one_side(crit, c, rule))
+
     # The pooled estimate minus the shown offices would reveal a hidden office: when any
     # office's estimate is hidden, the pooled one is hidden too.
-    any_hidden = not office_level and any(
-        c.n > 0 and not rule.enough(c.n) for o, c in latest.items() if o != "all"
-    )
+    any_hidden = not office_level and any(hidden_cell(c) for o, c in latest.items() if o != "all")
     cells = []
     for office in [*offices, "all"]:
         cell = latest.get(office)
@@ -593,7 +594,7 @@ def _criterion_row(
                 {"text": "–", "status": _status("no data", t), "title": "", "interval": ""}
             )
             continue
-        if not office_level and (not rule.enough(cell.n) or (office == "all" and any_hidden)):
+        if not office_level and (hidden_cell(cell) or (office == "all" and any_hidden)):
             cells.append(
                 {
                     "text": f"n {rule.label()}" if rule.small(cell.n) else "·",
@@ -629,6 +630,15 @@ def _criterion_row(
     return {"label": crit.label, "target": target, "cells": cells, "trend": t(trend_key)}
 
 
+def _few_on_one_side(crit: Any, c: Any, rule: Rule) -> bool:
+    """A share whose numerator (or its complement) counts 1 … k−1 people: the share would
+    tell how many — the threshold applies to numerators too (output-checking practice)."""
+    if crit.statistic != "share" or c.estimate is None or not c.n:
+        return False
+    yes = round(c.estimate * c.n)
+    return rule.small(yes) or rule.small(c.n - yes)
+
+
 def _trend_safe(crit: Any, rule: Rule, office_level: bool) -> bool:
     """A trend compares the first and the last period with an estimate: both from at least k
     cases, and (as the pooled estimate is hidden when an office's is) no office hidden then."""
@@ -640,7 +650,8 @@ def _trend_safe(crit: Any, rule: Rule, office_level: bool) -> bool:
         return True
     ends = {known[0].period, known[-1].period}
     return all(
-        rule.enough(c.n) or (c.office != "all" and c.n == 0)
+        (rule.enough(c.n) and not _few_on_one_side(crit, c, rule))
+        or (c.office != "all" and c.n == 0)
         for c in crit.cells
         if c.period in ends and c.estimate is not None
     )
