@@ -633,7 +633,7 @@ def _criterion_row(
 def _few_on_one_side(crit: Any, c: Any, rule: Rule) -> bool:
     """A share whose numerator (or its complement) counts 1 … k−1 people: the share would
     tell how many — the threshold applies to numerators too (output-checking practice)."""
-    if crit.statistic != "share" or c.estimate is None or not c.n:
+    if getattr(crit, "statistic", "") != "share" or c.estimate is None or not c.n:
         return False
     yes = round(c.estimate * c.n)
     return rule.small(yes) or rule.small(c.n - yes)
