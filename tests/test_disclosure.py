@@ -677,3 +677,26 @@ def test_a_share_never_tells_how_many_few_people() -> None:
         crit({"a": 10 / 40, "b": 0.5, "all": 30 / 80}), ["a", "b"], t, Rule(5), False
     )
     assert [c["text"] for c in fine["cells"]] == ["25%", "50%", "38%"]
+
+
+def test_clients_under_two_offices_are_reported_by_count(tmp_path) -> None:
+    """The same pseudonym collected under two offices is named in the report's data quality,
+    as a count that obeys the k-rule (issue: collect in the wild)."""
+    from cmo.collect import collect
+    from cmo.report import build_report
+
+    from .collect_helpers import make_workspace, write
+
+    ws = make_workspace(tmp_path / "ws", offices=("kemi", "inari"))
+    header = "Asiakasnumero;Työntekijä;Jakso;Mittauskerta;Osallisuus;Luottamus\n"
+    rows = "".join(
+        f"C{i};T{i % 3};2026H1;seuranta;{1 + i % 5};{1 + (i * 3) % 5}\n" for i in range(40)
+    )
+    collect(ws, "kemi", [write(tmp_path / "kemi.csv", header + rows)])
+    shared = "".join(f"C{i};T9;2026H1;seuranta;3;3\n" for i in range(3))  # 3 seen in Kemi too
+    more = "".join(f"I{i};T8;2026H1;seuranta;{1 + i % 5};2\n" for i in range(40))
+    collect(ws, "inari", [write(tmp_path / "inari.csv", header + shared + more)])
+    html = build_report(ws, lang="en", refuters="none").html
+    assert "appear under both" in html
+    line = next(part for part in html.split("<li>") if "appear under both" in part)
+    assert "&lt;5" in line and ">3<" not in line  # 3 clients: shown as <5, never as 3

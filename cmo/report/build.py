@@ -142,8 +142,15 @@ def build_report(
     with open_store(ws.store_path, read_only=True) as store:
         base = check_filter(store, offices, periods, rule)  # against differencing
         facts = gather(store, validation, lang, offices, periods)
+        shared_pairs = [
+            (a, b, n)
+            for a, b, n in store.shared_pseudonyms()
+            if not offices or (a in offices and b in offices)
+        ]
     tables = Tables()  # every count of the report, with what links them (audit.py)
     chain_tables(tables, result)
+    for a, b, n in shared_pairs:  # clients under two offices: a count of people
+        tables.cell(f"s:{a}:{b}", n)
     shown = settle(tables, rule, t, base, quality_tables(tables, facts))
     context = {
         "t": t,
@@ -163,6 +170,21 @@ def build_report(
         "chains": [_chain(c, t, rule, result.office_names, shown) for c in result.chains],
         "scorecard": _scorecard(result, chosen, t, rule, lang, office_level, proportions),
         "quality": quality_view(facts, shown, t, result.office_names),
+        "shared": [
+            Markup(
+                str(
+                    escape(
+                        t(
+                            "shared_pseudonyms_row",
+                            office=result.office_names.get(a, a),
+                            other=result.office_names.get(b, b),
+                            n="\x00",
+                        )
+                    )
+                ).replace("\x00", str(shown.cell(f"s:{a}:{b}")))
+            )
+            for a, b, _n in shared_pairs
+        ],
         "rounding": base,
         "methods": _methods(result, t),
         "rameses": _rameses(t),

@@ -181,7 +181,7 @@ def quality_view(
         "batches": batches,
         "offices": [names.get(o, o) for o in facts.offices],
         "reasons": reasons,
-        "reason_totals": [shown.cell(f"q:*:{o}") for o in facts.offices],
+        "reason_totals": [shown.cell(f"q:*:{o}") for o in facts.offices] if facts.reasons else [],
         "grand_total": shown.cell("q:*:*") if facts.reasons else "",
         "totals": True,
         "missing": missing,
