@@ -437,3 +437,38 @@ def test_printed_report_answers_on_page_one(reports, tmp_path, lang) -> None:
         assert any(any(line.strip().startswith(h) for h in MAJOR[lang]) for line in following), (
             f"page {i + 1} is more than half empty and no major part starts after it"
         )
+
+
+def _visible_words(html_text: str) -> list[str]:
+    """The words a reader sees: tags, styles, code (hashes, file names) and SVG ids left out."""
+    import html as html_lib
+
+    body = html_text[html_text.index("<body") :]
+    body = re.sub(r"<style.*?</style>", " ", body, flags=re.S)
+    body = re.sub(r"<code>.*?</code>", " ", body, flags=re.S)
+    body = re.sub(r"<title[^>]*>.*?</title>", lambda m: " " + m.group(0) + " ", body, flags=re.S)
+    text = html_lib.unescape(re.sub(r"<[^>]+>", " ", body))
+    return re.findall(r"[A-Za-zÅÄÖåäö_]+", text)
+
+
+def _catalogue_words(cat: dict[str, str]) -> set[str]:
+    words = set()
+    for value in cat.values():
+        words |= {
+            w.lower() for w in re.findall(r"[A-Za-zÅÄÖåäö]{4,}", re.sub(r"\{[^}]*\}", "", value))
+        }
+    return words
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+def test_one_language_per_report(reports, lang) -> None:
+    """Every string of a report comes from its language's catalogue or from the theories'
+    labels in that language: no word found only in the other catalogue, and no raw code
+    (a snake_case identifier such as a quarantine reason) anywhere a reader looks."""
+    other = "en" if lang == "fi" else "fi"
+    foreign = _catalogue_words(catalogue(other)) - _catalogue_words(catalogue(lang))
+    words = _visible_words(reports[lang][1].read_text("utf-8"))
+    leaked = sorted({w for w in words if w.lower() in foreign})
+    assert not leaked, leaked
+    codes = sorted({w for w in words if "_" in w.strip("_")})
+    assert not codes, codes

@@ -43,6 +43,8 @@ class QualityFacts:
     missing: list[Missing] = field(default_factory=list)
     not_sent: list[str] = field(default_factory=list)  # indicators no office sent
     points: dict[str, dict[str | None, int]] = field(default_factory=dict)  # level → rows
+    #: Measurement point id → its label in the report's language.
+    point_labels: dict[str, str] = field(default_factory=dict)
 
 
 def gather(
@@ -64,6 +66,9 @@ def gather(
             slot = reasons.setdefault(reason, {})
             slot[b.office] = slot.get(b.office, 0) + count
     facts = QualityFacts(batches, sorted({b.office for b in batches}), reasons)
+    facts.point_labels = {
+        p.id: p.label.get(lang) for f in validation.indicator_files for p in f.measurement_points
+    }
     indicators = {i.id: i for f in validation.indicator_files for i in f.indicators}
     conditions, params = scope(offices, periods)
     where = " AND ".join(["1=1", *conditions])
@@ -171,7 +176,8 @@ def quality_view(
         {
             "indicator": m.label,
             "id": m.indicator,
-            "where": t(f"level_{m.level}") + (f" · {m.point}" if m.point else ""),
+            "where": t(f"level_{m.level}")
+            + (f" · {facts.point_labels.get(m.point, m.point)}" if m.point else ""),
             "rows": shown.cell(_rows_key(m.level, m.point)),
             "missing": shown.cell(f"m:{m.indicator}:{m.level}:{m.point or '-'}", percent=True),
         }
