@@ -697,6 +697,6 @@ def test_clients_under_two_offices_are_reported_by_count(tmp_path) -> None:
     more = "".join(f"I{i};T8;2026H1;seuranta;{1 + i % 5};2\n" for i in range(40))
     collect(ws, "inari", [write(tmp_path / "inari.csv", header + shared + more)])
     html = build_report(ws, lang="en", refuters="none").html
-    assert "appear under both" in html
-    line = next(part for part in html.split("<li>") if "appear under both" in part)
+    assert "appear under more than one office" in html
+    line = next(part for part in html.split("<p>") if "under more than one office" in part)
     assert "&lt;5" in line and ">3<" not in line  # 3 clients: shown as <5, never as 3

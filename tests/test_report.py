@@ -359,7 +359,7 @@ MAJOR = {
         "Ketjut",
         "Arviointikriteerit strategisten",
         "Aineiston laatu",
-        "Menetelmät",
+        "Menetelmäliite",
     ),
 }
 

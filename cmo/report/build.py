@@ -142,15 +142,15 @@ def build_report(
     with open_store(ws.store_path, read_only=True) as store:
         base = check_filter(store, offices, periods, rule)  # against differencing
         facts = gather(store, validation, lang, offices, periods)
-        shared_pairs = [
-            (a, b, n)
+        shared = sum(
+            n
             for a, b, n in store.shared_pseudonyms()
             if not offices or (a in offices and b in offices)
-        ]
+        )
     tables = Tables()  # every count of the report, with what links them (audit.py)
     chain_tables(tables, result)
-    for a, b, n in shared_pairs:  # clients under two offices: a count of people
-        tables.cell(f"s:{a}:{b}", n)
+    if shared:  # pseudonyms under two offices: a count of people
+        tables.cell("s:shared", shared)
     shown = settle(tables, rule, t, base, quality_tables(tables, facts))
     context = {
         "t": t,
@@ -170,21 +170,13 @@ def build_report(
         "chains": [_chain(c, t, rule, result.office_names, shown) for c in result.chains],
         "scorecard": _scorecard(result, chosen, t, rule, lang, office_level, proportions),
         "quality": quality_view(facts, shown, t, result.office_names),
-        "shared": [
-            Markup(
-                str(
-                    escape(
-                        t(
-                            "shared_pseudonyms_row",
-                            office=result.office_names.get(a, a),
-                            other=result.office_names.get(b, b),
-                            n="\x00",
-                        )
-                    )
-                ).replace("\x00", str(shown.cell(f"s:{a}:{b}")))
+        "shared": Markup(
+            str(escape(t("shared_pseudonyms_row", n="\x00"))).replace(
+                "\x00", str(shown.cell("s:shared"))
             )
-            for a, b, _n in shared_pairs
-        ],
+        )
+        if shared
+        else "",
         "rounding": base,
         "methods": _methods(result, t),
         "rameses": _rameses(t),
@@ -682,9 +674,13 @@ def _trend_safe(crit: Any, rule: Rule, office_level: bool) -> bool:
 def _methods(result: AnalysisResult, t: Texts) -> dict[str, Any]:
     prov = result.provenance
     return {
-        "models": t("methods_models_text"),
+        "models": t("methods_models_text", min_offices=result.settings.get("min_offices", 3)),
         "correction": t("methods_correction_text", alpha=t.number(0.05)),
-        "verdicts": t("methods_verdicts_text", min_cases=result.settings["min_cases"]),
+        "verdicts": t(
+            "methods_verdicts_text",
+            min_cases=result.settings["min_cases"],
+            min_offices=result.settings.get("min_offices", 3),
+        ),
         "files": prov["files"],
         "batches": prov["batches"],
         "versions": {"cmo": prov["cmo_version"], **prov["libraries"]},
