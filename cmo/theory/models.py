@@ -49,7 +49,11 @@ class StrictModel(BaseModel):
     """Base of every model: unknown keys are errors."""
 
     model_config = ConfigDict(
-        extra="forbid", populate_by_name=True, use_enum_values=False, coerce_numbers_to_str=True
+        extra="forbid",
+        populate_by_name=True,
+        use_enum_values=False,
+        coerce_numbers_to_str=True,
+        defer_build=True,
     )
 
 

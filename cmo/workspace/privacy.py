@@ -35,12 +35,12 @@ def contains_identity_code(text: str | None) -> bool:
     temporary codes, individual numbers 900–999, count too)."""
     if not text:
         return False
+    candidates = [match.group(0).upper() for match in _HETU_RE.finditer(text)]
+    if not candidates:  # the common case: no import of stdnum (it costs a command's start)
+        return False
     from stdnum.fi import hetu
 
-    return any(
-        hetu.is_valid(match.group(0).upper(), allow_temporary=True)
-        for match in _HETU_RE.finditer(text)
-    )
+    return any(hetu.is_valid(code, allow_temporary=True) for code in candidates)
 
 
 def looks_like_identity_code(text: str | None) -> bool:
