@@ -554,7 +554,7 @@ def test_no_trend_from_a_hidden_estimate() -> None:
     """A trend compares two periods: when either rests on fewer than k cases (here 3 clients
     in an office in the latest period), it is not shown."""
     from cmo.analysis.results import CriterionCell
-    from cmo.report.build import _trend_safe
+    from cmo.report.scorecard import _trend_safe
 
     def cells(n_latest: int) -> SimpleNamespace:
         return SimpleNamespace(
@@ -643,9 +643,9 @@ def test_a_share_never_tells_how_many_few_people() -> None:
     """The threshold applies to a share's numerator too: 3 of 40 (or 37 of 40) is not shown
     as 8 % (or 93 %), and then neither is the pooled share nor the trend."""
     from cmo.analysis.results import CriterionCell, CriterionResult
-    from cmo.report.build import _criterion_row
     from cmo.report.disclosure import Rule
     from cmo.report.i18n import Texts
+    from cmo.report.scorecard import _criterion_row
 
     def crit(estimates: dict[str, float]) -> CriterionResult:
         cells = []
