@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
 
+from cmo.strict import ValidationError
 from cmo.theory.models import AllOf, AnyOf, Comparison, Context, NotOf, Text
 
 

@@ -6,10 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from cmo.errors import InputError
 from cmo.source import read_source
+from cmo.strict import Field, Model, ValidationError
 from cmo.text import normalise_header
 from cmo.theory.models import Indicator, MeasurementPoint
 from cmo.workspace.privacy import looks_like_identity_code, safe_text
@@ -103,10 +102,8 @@ ROLE_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-class OfficeMapping(BaseModel):
+class OfficeMapping(Model):
     """A per-office mapping file (``mappings/<office>.yaml``)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     office: str | None = Field(None, description="The office this mapping is for.")
     sheet: str | None = Field(None, description="The sheet to read from workbooks.")

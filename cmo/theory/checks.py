@@ -1,6 +1,6 @@
 """Semantic checks across files: identity, references, types, graph and languages.
 
-The schema (pydantic) says whether each file is well-formed on its own; these checks say whether
+The schema (the models) says whether each file is well-formed on its own; these checks say whether
 the workspace makes sense as a whole. Each check appends findings with a code from
 :mod:`cmo.findings` and the position of the offending value.
 """
@@ -12,10 +12,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
-
 from cmo.findings import Finding
 from cmo.source import Loc
+from cmo.strict import Model
 from cmo.text import normalise, normalise_header
 from cmo.theory.load import LoadedFile
 from cmo.theory.models import (
@@ -721,7 +720,7 @@ def _check_value_test(
 # --------------------------------------------------------------------------------------------
 
 
-def _op_value(cond: BaseModel, op: str) -> Any:
+def _op_value(cond: Model, op: str) -> Any:
     return getattr(cond, "in_" if op == "in" else op, None)
 
 
@@ -773,7 +772,7 @@ def _conflicting(ws: Workspace, lf: LoadedFile, ops: list[str], loc: Loc) -> Non
     )
 
 
-def _impossible(ws: Workspace, lf: LoadedFile, cond: BaseModel, ops: list[str], loc: Loc) -> bool:
+def _impossible(ws: Workspace, lf: LoadedFile, cond: Model, ops: list[str], loc: Loc) -> bool:
     """T006: conditions no value can meet (an empty list, a range whose ends are swapped)."""
     for op in ("in", "not_in"):
         if op in ops and not _op_value(cond, op):
@@ -804,7 +803,7 @@ def _impossible(ws: Workspace, lf: LoadedFile, cond: BaseModel, ops: list[str], 
 
 
 def _check_ops(
-    ws: Workspace, lf: LoadedFile, ind: Indicator, cond: BaseModel, ops: list[str], loc: Loc
+    ws: Workspace, lf: LoadedFile, ind: Indicator, cond: Model, ops: list[str], loc: Loc
 ) -> None:
     t = ind.type
     for op in ops:
@@ -1008,9 +1007,9 @@ def _split(theory_id: str, ref: str) -> tuple[str, str]:
 def _texts(obj: Any, loc: Loc) -> Iterator[tuple[Loc, Text]]:
     if isinstance(obj, Text):
         yield loc, obj
-    elif isinstance(obj, BaseModel):
+    elif isinstance(obj, Model):
         for name, info in type(obj).model_fields.items():
-            yield from _texts(getattr(obj, name), (*loc, info.alias or name))
+            yield from _texts(getattr(obj, name), (*loc, info.key))
     elif isinstance(obj, list):
         for j, item in enumerate(obj):
             yield from _texts(item, (*loc, j))

@@ -10,36 +10,19 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import types
-import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ValidationError
-
 from cmo.findings import Finding
 from cmo.source import Loc, SourceDocument, UnreadableFile, parse_bytes, read_bytes
-from cmo.theory.models import (
-    THEORY_SECTIONS,
-    AllOf,
-    AnyOf,
-    Comparison,
-    IndicatorFile,
-    NotOf,
-    ProgrammeTheory,
-)
+from cmo.strict import Model, ValidationError, model_at
+from cmo.theory.models import THEORY_SECTIONS, IndicatorFile, ProgrammeTheory
 
 FileKind = Literal["theory", "indicators", "unknown"]
 
 INDICATOR_SECTIONS = {"indicators": "indicator", "measurement_points": "measurement point"}
-_TAGS: dict[str, type[BaseModel]] = {
-    "compare": Comparison,
-    "all": AllOf,
-    "any": AnyOf,
-    "not": NotOf,
-}
 
 
 @dataclass
@@ -124,7 +107,7 @@ def load_file(path: Path, display: str, kind_hint: FileKind | None = None) -> Lo
     return loaded
 
 
-def _validate(loaded: LoadedFile, cls: type[BaseModel], sections: dict[str, str]) -> None:
+def _validate(loaded: LoadedFile, cls: type[Model], sections: dict[str, str]) -> None:
     data: dict[str, Any] = loaded.doc.data
     identity = {
         s: list(range(len(data[s]))) if isinstance(data.get(s), list) else [] for s in sections
@@ -139,7 +122,7 @@ def _validate(loaded: LoadedFile, cls: type[BaseModel], sections: dict[str, str]
     # Set aside the items with errors, and unknown top-level keys; validate what remains.
     bad_items: dict[str, set[int]] = {s: set() for s in sections}
     unknown_top: set[str] = set()
-    required = {f.alias or n for n, f in cls.model_fields.items() if f.is_required()}
+    required = {f.key for f in cls.model_fields.values() if f.is_required()}
     for err in errors:
         loc = tuple(err["loc"])
         if len(loc) >= 2 and loc[0] in sections and isinstance(loc[1], int):
@@ -177,22 +160,22 @@ def _validate(loaded: LoadedFile, cls: type[BaseModel], sections: dict[str, str]
 
 
 # --------------------------------------------------------------------------------------------
-# pydantic errors → findings
+# validation errors → findings
 # --------------------------------------------------------------------------------------------
 
 
-def _schema_findings(doc: SourceDocument, cls: type[BaseModel], errors: list[Any]) -> list[Finding]:
+def _schema_findings(doc: SourceDocument, cls: type[Model], errors: list[Any]) -> list[Finding]:
     merged: dict[tuple[str, str], Finding] = {}
     for err in errors:
         raw_loc = tuple(err["loc"])
-        loc, missing_key = _data_loc(cls, doc.data, raw_loc)
+        loc, missing_key = _data_loc(doc.data, raw_loc)
         kind = err["type"]
         text = ""
         if kind == "extra_forbidden":
             key = str(raw_loc[-1])
-            allowed = _allowed_keys(cls, raw_loc[:-1])
+            allowed = _allowed_keys(cls, doc.data, raw_loc[:-1])
             hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-            where = _model_name(cls, raw_loc[:-1])
+            where = _model_name(cls, doc.data, raw_loc[:-1])
             msg = f"unknown key '{key}'" + (f" in {where}" if where else "")
             msg += (
                 f"; did you mean '{hint[0]}'?"
@@ -239,39 +222,14 @@ def _show(value: Any) -> str:
     return ""
 
 
-def _data_loc(cls: type[BaseModel], data: Any, raw: Loc) -> tuple[Loc, str | None]:
-    """Drop union tags from a pydantic ``loc`` by walking the model types alongside it;
-    return the path into the data and, when the last key is absent, that missing key."""
-    parts: list[str | int] = []
-    tp: Any = cls
-    for part in raw:
-        tp = _unwrap(tp)
-        origin = typing.get_origin(tp)
-        if origin in (typing.Union, types.UnionType):
-            # a union member's tag ('compare', 'all', 'int', 'date', ...), not a data key
-            tp = _TAGS.get(str(part))
-            continue
-        parts.append(part)
-        if isinstance(tp, type) and issubclass(tp, BaseModel):
-            field_ = next(
-                (f for name, f in tp.model_fields.items() if part in (name, f.alias)), None
-            )
-            tp = field_.annotation if field_ is not None else None
-        elif origin in (list, tuple) and isinstance(part, int):
-            args = typing.get_args(tp)
-            tp = args[0] if origin is list or len(args) != 2 or args[1] is not Ellipsis else None
-            if origin is tuple and len(args) > part:
-                tp = args[part]
-        elif origin is dict:
-            tp = typing.get_args(tp)[1]
-        else:
-            tp = None
+def _data_loc(data: Any, raw: Loc) -> tuple[Loc, str | None]:
+    """The path into the data, and, when the last key is absent, that missing key."""
     here = data
     out: list[str | int] = []
-    for i, part in enumerate(parts):
+    for i, part in enumerate(raw):
         found, child = _child(here, part)
         if not found:
-            if i == len(parts) - 1:
+            if i == len(raw) - 1:
                 return tuple(out), str(part)
             break
         out.append(part)
@@ -287,54 +245,15 @@ def _child(here: Any, part: str | int) -> tuple[bool, Any]:
     return False, None
 
 
-def _unwrap(tp: Any) -> Any:
-    while True:
-        origin = typing.get_origin(tp)
-        if origin is typing.Annotated:
-            tp = typing.get_args(tp)[0]
-        elif origin in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            if len(args) == 1:
-                tp = args[0]
-            else:
-                return tp
-        else:
-            return tp
-
-
-def _model_at(cls: type[BaseModel], raw: Loc) -> type[BaseModel] | None:
-    tp: Any = cls
-    for part in raw:
-        tp = _unwrap(tp)
-        origin = typing.get_origin(tp)
-        if isinstance(part, int) and origin in (list, tuple):
-            tp = typing.get_args(tp)[0]
-        elif isinstance(tp, type) and issubclass(tp, BaseModel):
-            field_ = next(
-                (f for name, f in tp.model_fields.items() if part in (name, f.alias)), None
-            )
-            if field_ is None:
-                return None
-            tp = field_.annotation
-        elif isinstance(part, str) and part in _TAGS:
-            tp = _TAGS[part]
-        else:
-            return None
-    tp = _unwrap(tp)
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return tp
-    return None
-
-
-def _allowed_keys(cls: type[BaseModel], raw: Loc) -> list[str]:
-    model = _model_at(cls, raw)
+def _allowed_keys(cls: type[Model], data: Any, raw: Loc) -> list[str]:
+    model = model_at(cls, data, raw)
     if model is None:
         return []
-    return [f.alias or name for name, f in model.model_fields.items()]
+    return [f.key for f in model.model_fields.values()]
 
 
-def _model_name(cls: type[BaseModel], raw: Loc) -> str:
-    model = _model_at(cls, raw)
+def _model_name(cls: type[Model], data: Any, raw: Loc) -> str:
+    model = model_at(cls, data, raw)
     if model is None or model is cls:
         return ""
     names = {"Comparison": "a condition", "ValueTest": "counts", "Text": "a text"}

@@ -1,4 +1,4 @@
-"""The theory language: indicators and programme theories as strict pydantic models.
+"""The theory language: indicators and programme theories as strict models (:mod:`cmo.strict`).
 
 Every field carries a description; the JSON Schema (``cmo schema``) and the field reference in
 ``docs/theory-reference.md`` are generated from these models, so they cannot drift apart.
@@ -11,50 +11,40 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    GetJsonSchemaHandler,
-    StringConstraints,
-    Tag,
-    model_validator,
-)
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema
+from cmo.strict import Constrained, Field, Model, Tagged
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 REF_PATTERN = r"^([a-z][a-z0-9_]*\.)?[a-z][a-z0-9_]*$"
 
 Id = Annotated[
     str,
-    StringConstraints(pattern=ID_PATTERN, max_length=64),
-    Field(description="Identifier: lower-case letters, digits and `_`, starting with a letter."),
+    Constrained(
+        pattern=ID_PATTERN,
+        max_length=64,
+        description="Identifier: lower-case letters, digits and `_`, starting with a letter.",
+    ),
 ]
 Ref = Annotated[
     str,
-    StringConstraints(pattern=REF_PATTERN, max_length=129),
-    Field(description="A reference to an id; `theory_id.element_id` reaches another theory."),
+    Constrained(
+        pattern=REF_PATTERN,
+        max_length=129,
+        description="A reference to an id; `theory_id.element_id` reaches another theory.",
+    ),
 ]
 IdRef = Annotated[
     str,
-    StringConstraints(pattern=ID_PATTERN, max_length=64),
-    Field(description="A reference to an indicator or measurement point id."),
+    Constrained(
+        pattern=ID_PATTERN,
+        max_length=64,
+        description="A reference to an indicator or measurement point id.",
+    ),
 ]
 Scalar = int | float | str | bool
 
 
-class StrictModel(BaseModel):
-    """Base of every model: unknown keys are errors."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        populate_by_name=True,
-        use_enum_values=False,
-        coerce_numbers_to_str=True,
-        defer_build=True,
-    )
+class StrictModel(Model):
+    """Base of every model of the theory language: unknown keys are errors."""
 
 
 class Text(StrictModel):
@@ -64,28 +54,21 @@ class Text(StrictModel):
     sv: str | None = Field(None, description="Swedish (svenska).")
     en: str | None = Field(None, description="English.")
 
-    @model_validator(mode="before")
     @classmethod
-    def _plain_string_is_finnish(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return {"fi": value}
-        return value
+    def _before(cls, value: Any) -> Any:
+        # a plain string is Finnish
+        return {"fi": value} if isinstance(value, str) else value
 
-    @model_validator(mode="after")
-    def _at_least_one(self) -> "Text":
+    def _after(self) -> None:
         if not any((self.fi, self.sv, self.en)):
             raise ValueError("give the text in at least one language (fi, sv or en)")
-        return self
 
     @classmethod
-    def __get_pydantic_json_schema__(
-        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        schema = handler(core_schema)
+    def _json_schema(cls, schema: dict[str, Any]) -> dict[str, Any]:
         return {
             "anyOf": [
                 {"type": "string", "description": "Finnish text (shorthand for {fi: ...})."},
-                handler.resolve_ref_schema(schema) if "$ref" in schema else schema,
+                schema,
             ]
         }
 
@@ -305,15 +288,9 @@ def _condition_kind(value: Any) -> str:
 
 
 Condition = Annotated[
-    Annotated[Comparison, Tag("compare")]
-    | Annotated[AllOf, Tag("all")]
-    | Annotated[AnyOf, Tag("any")]
-    | Annotated[NotOf, Tag("not")],
-    Discriminator(_condition_kind),
+    Comparison | AllOf | AnyOf | NotOf,
+    Tagged(_condition_kind, {"compare": Comparison, "all": AllOf, "any": AnyOf, "not": NotOf}),
 ]
-AllOf.model_rebuild()
-AnyOf.model_rebuild()
-NotOf.model_rebuild()
 
 
 class ValueTest(StrictModel):

@@ -6,8 +6,8 @@ import json
 import typing
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
+from cmo.strict import Constrained, Model, Tagged
+from cmo.strict import json_schema as model_schema
 from cmo.theory.models import ALL_MODELS, ID_PATTERN, REF_PATTERN, IndicatorFile, ProgrammeTheory
 
 SchemaKind = Literal["theory", "indicators", "settings"]
@@ -22,12 +22,12 @@ def json_schema(kind: SchemaKind) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a theory, indicator or settings file."""
     from cmo.workspace import Settings
 
-    models: dict[str, type[BaseModel]] = {
+    models: dict[str, type[Model]] = {
         "theory": ProgrammeTheory,
         "indicators": IndicatorFile,
         "settings": Settings,
     }
-    schema = models[kind].model_json_schema(mode="validation")
+    schema = model_schema(models[kind])
     out: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_IDS[kind],
@@ -44,7 +44,9 @@ def _type_name(tp: Any) -> str:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin is typing.Annotated:
-        meta = " ".join(str(getattr(m, "description", "") or "") for m in args[1:])
+        if any(isinstance(m, Tagged) for m in args[1:]):
+            return "[condition](#conditions)"
+        meta = " ".join(m.description or "" for m in args[1:] if isinstance(m, Constrained))
         if "reference" in meta:
             return "reference"
         if "Identifier" in meta:
@@ -62,7 +64,7 @@ def _type_name(tp: Any) -> str:
             return "[condition](#conditions)"
         return " or ".join(dict.fromkeys(parts))
     if isinstance(tp, type):
-        if issubclass(tp, BaseModel):
+        if issubclass(tp, Model):
             return f"[{tp.__name__}](#{tp.__name__.lower()})"
         names = {
             "str": "text",
@@ -99,9 +101,9 @@ def reference_markdown() -> str:
             lines += ["(One form of a [condition](#conditions).)", ""]
         lines += ["| Key | Type | Required | Description |", "|---|---|---|---|"]
         for name, info in model.model_fields.items():
-            key = info.alias or name
+            key = info.key
             tp = _type_name(info.annotation)
-            patterns = {getattr(m, "pattern", None) for m in info.metadata}
+            patterns = {m.pattern for m in info.metadata if isinstance(m, Constrained)}
             if REF_PATTERN in patterns or (ID_PATTERN in patterns and name != "id"):
                 tp = "reference"
             if name == "id":

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from typing import Any, Literal
 
 from cmo.errors import WorkspaceError
 from cmo.source import read_source
+from cmo.strict import Field, Model, ValidationError
 
 SETTINGS_FILE = "cmo.yaml"
 
@@ -20,30 +19,25 @@ def _default_languages() -> list[Language]:
     return ["fi", "en"]
 
 
-class Office(BaseModel):
+class Office(Model):
     """A social office taking part in the evaluation."""
-
-    model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Office id used by `cmo collect`.")
     name: str = Field(description="Name of the office, e.g. `Rovaniemen sosiaalitoimisto`.")
     municipality: str | None = Field(None, description="Municipality (kunta).")
 
-    @field_validator("name", "municipality")
     @classmethod
-    def _no_identity_code(cls, value: str | None) -> str | None:
+    def _check_field(cls, name: str, value: Any, seen: dict[str, Any]) -> Any:
         # shown in every report: a personal identity code must never get there (not echoed)
         from cmo.workspace.privacy import contains_identity_code
 
-        if contains_identity_code(value):
+        if name in ("name", "municipality") and contains_identity_code(value):
             raise ValueError("holds a personal identity code; remove it")
         return value
 
 
-class Settings(BaseModel):
+class Settings(Model):
     """The settings file of a workspace (`cmo.yaml`)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = Field("cmo workspace", description="Name of the evaluation, shown in reports.")
     languages: list[Language] = Field(
@@ -106,11 +100,10 @@ class Settings(BaseModel):
         "value labels the indicators' aliases do not cover.",
     )
 
-    @field_validator("min_cases")
     @classmethod
-    def _min_cases_at_least_k(cls, value: int, info: ValidationInfo) -> int:
-        k = info.data.get("disclosure_threshold")
-        if isinstance(k, int) and value < k:
+    def _check_field(cls, name: str, value: Any, seen: dict[str, Any]) -> Any:
+        k = seen.get("disclosure_threshold")
+        if name == "min_cases" and isinstance(k, int) and value < k:
             raise ValueError(
                 f"min_cases ({value}) must be at least disclosure_threshold ({k}): a chain "
                 "tested on fewer cases than k would publish results about groups too small "
