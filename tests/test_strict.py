@@ -316,3 +316,10 @@ def test_schema_and_validation_agree_on_json_data(data: Any) -> None:
     if by_model != by_schema:
         # the only differences allowed: validation reading numbers as text and whole text as numbers
         assert by_model and not by_schema, data
+
+
+@pytest.mark.parametrize("kind", ["theory", "indicators", "settings"])
+def test_the_shipped_schemas_are_valid_json_schema(kind: str) -> None:
+    from cmo.theory.schema import json_schema as shipped
+
+    jsonschema.Draft202012Validator.check_schema(shipped(kind))  # type: ignore[arg-type]

@@ -24,7 +24,7 @@ from cmo.analysis.verdicts import ALPHA, correct
 from cmo.errors import InputError, WorkspaceError
 from cmo.store import open_store
 from cmo.theory import ValidationResult, validate
-from cmo.theory.checks import index_theories, resolve
+from cmo.theory.index import index_theories, resolve
 from cmo.theory.models import ProgrammeTheory
 from cmo.workspace import Workspace
 

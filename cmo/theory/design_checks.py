@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from cmo.source import Loc
-from cmo.theory.checks import Placed, Workspace, resolve
+from cmo.theory.index import Placed, Workspace, resolve
 from cmo.theory.load import LoadedFile
 from cmo.theory.models import ProgrammeTheory
 

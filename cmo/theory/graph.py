@@ -67,7 +67,7 @@ def theory_graph(
     """The theory's elements as nodes and its chains as edges (networkx)."""
     import networkx as nx
 
-    from cmo.theory.checks import index_theories, resolve
+    from cmo.theory.index import index_theories, resolve
 
     ws = index_theories(result.files)
     graph = nx.MultiDiGraph(name=theory.id, title=theory.title.get(lang))

@@ -129,7 +129,7 @@ class ValidationResult(Tabular):
 
     def chain_summaries(self, lang: str = "fi") -> list[ChainSummary]:
         """Every chain with the labels of what it links (ids where a reference is broken)."""
-        from cmo.theory.checks import index_theories, resolve
+        from cmo.theory.index import index_theories, resolve
 
         ws = index_theories(self.files)
         out = []
