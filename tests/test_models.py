@@ -53,3 +53,17 @@ def test_unknown_keys_are_forbidden() -> None:
     with pytest.raises(ValidationError) as info:
         Comparison.model_validate({"indicator": "a", "eqals": 1})
     assert info.value.errors()[0]["type"] == "extra_forbidden"
+
+
+def test_a_number_where_a_text_is_due_is_its_text() -> None:
+    assert Text.model_validate(2026).fi == "2026"
+    with pytest.raises(ValidationError) as info:
+        Text.model_validate(["a"])
+    assert info.value.errors()[0]["msg"].startswith("Input should be a text, or texts by language")
+
+
+def test_a_list_where_a_condition_is_due_says_what_a_condition_is() -> None:
+    with pytest.raises(ValidationError) as info:
+        Context.model_validate({"id": "c", "label": "C", "when": {"not": [{"indicator": "a"}]}})
+    assert info.value.errors()[0]["loc"] == ("when", "not")
+    assert "a condition: a mapping such as {indicator" in info.value.errors()[0]["msg"]

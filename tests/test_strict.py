@@ -230,7 +230,7 @@ def test_defaults_aliases_and_conversions() -> None:
                 ("string_type", ("labels", "k"), "Input should be a valid string"),
             ],
         ),
-        ([], [("model_type", (), "Input should be a valid dictionary or instance of Leaf")]),
+        ([], [("model_type", (), "Input should be a mapping of keys")]),
     ],
 )
 def test_each_mistake_is_an_error_at_its_place(data: Any, expected: list[Any]) -> None:

@@ -888,7 +888,9 @@ def _scan_sql(
         f"read_csv({sql_str(str(path))}, delim={delim}, header=false, "
         f"skip={source.header_row}, quote='\"', escape='\"', encoding={sql_str(encoding)}, "
         f"null_padding=true, columns={{{columns}}}, auto_detect=false, "
-        f"max_line_size={MAX_LINE_BYTES})"
+        # DuckDB's buffers are 16 lines of the longest size by default (512 MB each here, one
+        # per thread): two are enough to hold any line, and keep collect's memory bounded.
+        f"max_line_size={MAX_LINE_BYTES}, buffer_size={2 * MAX_LINE_BYTES})"
     )
 
 
@@ -1080,21 +1082,24 @@ def _checked_sql(
     sql = [
         f"CREATE TEMP TABLE {table}_a AS SELECT {', '.join(a)} FROM {scan}",
         *dicts,
-        f"CREATE TEMP TABLE {table}_c AS SELECT * , {first_reason} AS first__reason FROM "
-        f"(SELECT *{replace_totals} FROM "
-        f"(SELECT {', '.join(c)} FROM {table}_a a {' '.join(joins)}))",
+        # Every row, its values and reasons; a duplicate is marked afterwards, in place.
+        f"CREATE TEMP TABLE {table} AS SELECT *, NULL::VARCHAR AS dup__reason, "
+        f"(first__reason IS NOT NULL) AS quarantined FROM (SELECT *, {first_reason} AS "
+        f"first__reason FROM (SELECT *{replace_totals} FROM "
+        f"(SELECT {', '.join(c)} FROM {table}_a a {' '.join(joins)})))",
         f"DROP TABLE {table}_a",
         *(f"DROP TABLE {table}_d{prefix}" for prefix in specs),
         # Duplicates: the same key and measurement point again in a period (the first row of
-        # each group is kept). Rows already quarantined for another reason do not count.
-        f"CREATE TEMP TABLE {table} AS WITH f AS (SELECT {', '.join(group)}, "
-        f"min(source_row) AS first_row FROM {table}_c WHERE first__reason IS NULL"
-        f"{f' AND {keys} IS NOT NULL' if keys else ''} GROUP BY ALL HAVING count(*) > 1) "
-        f"SELECT c.* EXCLUDE (first__reason), CASE WHEN c.first__reason IS NULL AND "
-        f"c.source_row > f.first_row THEN 'duplicate_row' END AS dup__reason, "
-        f"(c.first__reason IS NOT NULL OR dup__reason IS NOT NULL) AS quarantined "
-        f"FROM {table}_c c LEFT JOIN f ON {' AND '.join(same)}",
-        f"DROP TABLE {table}_c",
+        # each group is kept). Rows already quarantined for another reason do not count. Only
+        # the few duplicate rows are written again, not the whole table.
+        f"CREATE TEMP TABLE {table}_dup AS SELECT c.source_row FROM {table} c JOIN "
+        f"(SELECT {', '.join(group)}, min(source_row) AS first_row FROM {table} "
+        f"WHERE first__reason IS NULL{f' AND {keys} IS NOT NULL' if keys else ''} "
+        f"GROUP BY ALL HAVING count(*) > 1) f ON {' AND '.join(same)} "
+        f"WHERE c.first__reason IS NULL AND c.source_row > f.first_row",
+        f"UPDATE {table} SET dup__reason = 'duplicate_row', quarantined = true "
+        f"WHERE source_row IN (SELECT source_row FROM {table}_dup)",
+        f"DROP TABLE {table}_dup",
     ]
     reasons.append(("dup__reason", None, None))
     prepared = _Prepared(

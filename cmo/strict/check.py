@@ -40,7 +40,7 @@ def model_validator(cls: type[Model]) -> Validator:
             return value
         value = cls._before(value)
         if not isinstance(value, dict):
-            msg = f"Input should be a valid dictionary or instance of {cls.__name__}"
+            msg = f"Input should be {cls._expected or 'a mapping of keys'}"
             return _error(errors, "model_type", loc, msg, value)
         before = len(errors)
         out: dict[str, Any] = {}

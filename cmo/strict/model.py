@@ -133,6 +133,8 @@ class Model:
 
     model_fields: ClassVar[dict[str, FieldInfo]] = {}
     _validator: ClassVar[Validator | None] = None
+    #: What a value of this model looks like, for the message when something else is given.
+    _expected: ClassVar[str | None] = None
     _hints_cache: ClassVar[dict[str, Any] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -54,9 +54,13 @@ class Text(StrictModel):
     sv: str | None = Field(None, description="Swedish (svenska).")
     en: str | None = Field(None, description="English.")
 
+    _expected = "a text, or texts by language ({fi: ..., sv: ..., en: ...})"
+
     @classmethod
     def _before(cls, value: Any) -> Any:
-        # a plain string is Finnish
+        # a plain string (or a number, read as its text) is Finnish
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
         return {"fi": value} if isinstance(value, str) else value
 
     def _after(self) -> None:
@@ -233,6 +237,8 @@ class IndicatorFile(StrictModel):
 class Comparison(StrictModel):
     """A condition on one indicator's value. Give exactly one operator, or a range made of a
     lower (`at_least`/`above`) and/or an upper (`at_most`/`below`) bound."""
+
+    _expected = "a condition: a mapping such as {indicator: ..., at_least: ...}"
 
     indicator: IdRef = Field(description="The indicator compared.")
     measurement_point: IdRef | None = Field(

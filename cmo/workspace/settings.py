@@ -88,9 +88,9 @@ class Settings(Model):
         "`cmo collect` stops with exit 1 (unless `--accept-quarantine`).",
     )
     memory_limit: str = Field(
-        "2GB",
+        "1GB",
         pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
-        description="Memory the database may use while collecting and analysing (e.g. `2GB`); "
+        description="Memory the database may use while collecting and analysing (e.g. `1GB`); "
         "beyond it, work spills to temporary files in `.cmo/tmp`.",
     )
     offices: list[Office] = Field(default_factory=list, description="The social offices.")
