@@ -4,6 +4,8 @@ with which error, and that its JSON Schema says the same as its validation."""
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import typing
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -323,3 +325,67 @@ def test_the_shipped_schemas_are_valid_json_schema(kind: str) -> None:
     from cmo.theory.schema import json_schema as shipped
 
     jsonschema.Draft202012Validator.check_schema(shipped(kind))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"name": "a", "count": 1.0e300}, "int_parsing_size"),
+        ({"name": "a", "share": "０.５"}, "float_parsing"),
+        ({"name": "a", "on": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}, "date_type"),
+        ({"name": "a", "labels": {1: 2, "1": 3}}, "duplicate_key"),
+    ],
+)
+def test_found_in_review(data: Any, expected: str) -> None:
+    """Whole floats beyond 2**63 are no counts, digits are ASCII, a date has no time zone, a
+    number key and its text are one key."""
+    assert [kind for kind, _, _ in _errors(Leaf, data)] == [expected]
+
+
+class Level(enum.IntEnum):
+    ONE = 1
+    TWO = 2
+
+
+class Plain(Model):
+    """Defaults given as values, an enum of numbers."""
+
+    xs: list[str] = []  # noqa: RUF012 - a value default, as a user might write it
+    level: Level = Level.ONE
+
+
+def test_list_defaults_are_not_shared_and_number_enums_take_their_numbers() -> None:
+    a, b = Plain.model_validate({}), Plain.model_validate({"level": 2})
+    a.xs.append("x")
+    assert b.xs == [] and b.level is Level.TWO
+    assert _errors(Plain, {"level": "2"})[0][0] == "enum"
+
+
+def test_models_validated_for_the_first_time_in_many_threads_agree() -> None:
+    """A validator is published only when complete: threads racing to compile it all see
+    the whole model (a half-built one reported made-up unknown keys)."""
+    import threading
+
+    # many fields, so that compiling takes long enough for the threads to meet in it
+    fields: dict[str, Any] = {f"a{i}": list[Leaf] | None for i in range(400)}
+    wide = typing.cast(
+        type[Model],
+        type("Wide", (Model,), {"__annotations__": fields, "__module__": __name__}),
+    )
+    data = {f"a{i}": [{"name": "x"}] for i in range(400)}
+    failures: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def work() -> None:
+        start.wait()
+        try:
+            wide.model_validate(data)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, failures

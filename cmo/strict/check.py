@@ -7,6 +7,7 @@ import datetime as dt
 import enum
 import math
 import re
+import threading
 import types
 import typing
 from collections.abc import Callable
@@ -23,6 +24,13 @@ from cmo.strict.model import (
 )
 
 _INT_TEXT = re.compile(r"[+-]?[0-9]+")
+#: Number text as people write it, in ASCII digits (Python's float() would also read "３０").
+_FLOAT_TEXT = re.compile(
+    r"[+-]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|inf|infinity|nan)", re.IGNORECASE
+)
+#: The largest integer a file may hold as a whole float (1.0e+300 is no count or scale point).
+_MAX_INT_FROM_FLOAT = 2**63
+_COMPILING = threading.Lock()
 
 
 def _error(errors: list[dict[str, Any]], kind: str, loc: Loc, msg: str, value: Any) -> Any:
@@ -31,8 +39,21 @@ def _error(errors: list[dict[str, Any]], kind: str, loc: Loc, msg: str, value: A
 
 
 def model_validator(cls: type[Model]) -> Validator:
-    if cls.__dict__.get("_validator") is not None:
-        return typing.cast(Validator, cls._validator)
+    """The validator of a model, compiled on first use. It is published only when complete
+    (other threads wait for it), and fields that are models look theirs up when called, so
+    models may refer to each other and to themselves."""
+    found = cls.__dict__.get("_validator")
+    if found is not None:
+        return typing.cast(Validator, found)
+    with _COMPILING:
+        found = cls.__dict__.get("_validator")
+        if found is None:
+            found = _compile_model(cls)
+            cls._validator = found
+    return typing.cast(Validator, found)
+
+
+def _compile_model(cls: type[Model]) -> Validator:
     compiled: list[tuple[FieldInfo, Validator]] = []
 
     def validate(value: Any, loc: Loc, errors: list[dict[str, Any]]) -> Any:
@@ -76,11 +97,17 @@ def model_validator(cls: type[Model]) -> Validator:
             return _error(errors, "value_error", loc, f"Value error, {exc}", value)
         return record
 
-    cls._validator = validate  # set before compiling fields: models may refer to themselves
     hints = cls._hints()
     for name, info in cls.model_fields.items():
         compiled.append((info, _compile(hints[name], info)))
     return validate
+
+
+def _lazy_model(model: type[Model]) -> Validator:
+    def check(value: Any, loc: Loc, errors: list[dict[str, Any]]) -> Any:
+        return model_validator(model)(value, loc, errors)
+
+    return check
 
 
 def _compile(tp: Any, info: FieldInfo | None = None) -> Validator:
@@ -117,7 +144,7 @@ def _compile(tp: Any, info: FieldInfo | None = None) -> Validator:
     if origin is typing.Literal:
         return _literal(args)
     if isinstance(tp, type) and issubclass(tp, Model):
-        return model_validator(tp)
+        return _lazy_model(tp)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return _enum(tp)
     scalar = _SCALARS.get(tp)
@@ -208,8 +235,11 @@ def _int(value: Any, loc: Loc, errors: list[dict[str, Any]]) -> Any:
     if isinstance(value, float):
         if not math.isfinite(value):
             return _error(errors, "finite_number", loc, "Input should be a finite number", value)
-        if value.is_integer():
+        if value.is_integer() and abs(value) < _MAX_INT_FROM_FLOAT:
             return int(value)
+        if value.is_integer():
+            msg = "Unable to parse input as an integer, exceeded maximum size"
+            return _error(errors, "int_parsing_size", loc, msg, value)
         msg = "Input should be a valid integer, got a number with a fractional part"
         return _error(errors, "int_from_float", loc, msg, value)
     if isinstance(value, str):
@@ -232,11 +262,11 @@ def _float(value: Any, loc: Loc, errors: list[dict[str, Any]]) -> Any:
         except OverflowError:
             return _error(errors, "finite_number", loc, "Input should be a finite number", value)
     if isinstance(value, str):
-        try:
-            return float(value.strip().replace("_", "!"))  # no 1_000: not how people write
-        except ValueError:
-            msg = "Input should be a valid number, unable to parse string as a number"
-            return _error(errors, "float_parsing", loc, msg, value)
+        text = value.strip()
+        if _FLOAT_TEXT.fullmatch(text):
+            return float(text)
+        msg = "Input should be a valid number, unable to parse string as a number"
+        return _error(errors, "float_parsing", loc, msg, value)
     if isinstance(value, float):
         return float(value)
     return _error(errors, "float_type", loc, "Input should be a valid number", value)
@@ -250,7 +280,10 @@ def _bool(value: Any, loc: Loc, errors: list[dict[str, Any]]) -> Any:
 
 def _date(value: Any, loc: Loc, errors: list[dict[str, Any]]) -> Any:
     if isinstance(value, dt.datetime):
-        if value.time() == dt.time(0) and value.tzinfo is None:
+        if value.tzinfo is not None:
+            msg = "Input should be a date, without a time or a time zone"
+            return _error(errors, "date_type", loc, msg, value)
+        if value.time() == dt.time(0):
             return value.date()
         msg = "Datetimes provided to dates should have zero time - e.g. be exact dates"
         return _error(errors, "date_from_datetime_inexact", loc, msg, value)
@@ -361,6 +394,10 @@ def _dict(item: Validator) -> Validator:
         out = {}
         for key, v in value.items():
             name = _str(key, (*loc, key), errors)
+            if name in out:
+                msg = f"Input has the key '{name}' twice (once as a number, once as text)"
+                _error(errors, "duplicate_key", (*loc, key), msg, v)
+                continue
             out[name] = item(v, (*loc, key), errors)
         return _FAIL if len(errors) > before else out
 
@@ -391,8 +428,9 @@ def _enum(tp: type[enum.Enum]) -> Validator:
     def check(value: Any, loc: Loc, errors: list[dict[str, Any]]) -> Any:
         if isinstance(value, tp):
             return value
-        if isinstance(value, str) and value in members:
-            return members[value]
+        match = next((m for v, m in members.items() if type(v) is type(value) and v == value), None)
+        if match is not None:
+            return match
         return _error(errors, "enum", loc, msg, value)
 
     return check

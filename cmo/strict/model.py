@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import sys
 import types
 import typing
@@ -114,7 +115,11 @@ class FieldInfo:
         return []
 
     def make_default(self) -> Any:
-        return self.default_factory() if self.default_factory is not None else self.default
+        if self.default_factory is not None:
+            return self.default_factory()
+        if isinstance(self.default, list | dict | set):
+            return copy.copy(self.default)  # never one list shared by every record
+        return self.default
 
 
 def Field(default: Any = _REQUIRED, **kwargs: Any) -> Any:
