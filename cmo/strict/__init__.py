@@ -11,8 +11,8 @@ The rules, chosen for hand-written YAML:
 - unknown keys are errors (``extra_forbidden``); a key may be given by its alias or its name;
 - numbers are accepted as text (``label: 2026``); text is read as a number only when it is one
   (``"5"``, ``" 2.5 "``); ``true``/``false`` are never numbers, and numbers are never dates;
-- ``int`` takes a float only when it is whole; ``date`` takes a date, a datetime at midnight or
-  ``YYYY-MM-DD`` text;
+- ``int`` takes a float only when it is whole (and below 2**63); ``date`` takes a date, a
+  datetime at midnight without a time zone, or ``YYYY-MM-DD`` text;
 - ``X | None`` takes null; a union of types takes the first type the value *is* (so ``1`` stays
   an integer and ``"1"`` text), otherwise the first that accepts it;
 - ``Annotated[A | B, Tagged(kind_of, {...})]`` picks the model by ``kind_of(value)``.
