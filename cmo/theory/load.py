@@ -256,5 +256,13 @@ def _model_name(cls: type[Model], data: Any, raw: Loc) -> str:
     model = model_at(cls, data, raw)
     if model is None or model is cls:
         return ""
-    names = {"Comparison": "a condition", "ValueTest": "counts", "Text": "a text"}
+    condition = "a condition"
+    names = {
+        "Comparison": condition,
+        "AllOf": condition,
+        "AnyOf": condition,
+        "NotOf": condition,
+        "ValueTest": "counts",
+        "Text": "a text",
+    }
     return names.get(model.__name__, f"a {model.__name__.lower()}")
