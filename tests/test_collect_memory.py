@@ -63,7 +63,7 @@ def test_the_csv_reader_buffers_are_bounded(tmp_path: Path, monkeypatch) -> None
     writes names a buffer of two longest lines."""
     import re
 
-    import cmo.collect.run as run
+    import cmo.collect.prepare as run
     from cmo.collect import collect
     from cmo.workspace import init_workspace, load_workspace
 

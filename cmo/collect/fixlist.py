@@ -14,7 +14,7 @@ from cmo.errors import InputError
 from cmo.store.export import write_xlsx
 
 if TYPE_CHECKING:
-    from cmo.collect.run import CollectResult
+    from cmo.collect.results import CollectResult
 
 #: What the office should do, in Finnish (the English text is :data:`REASONS`).
 REASONS_FI: dict[str, str] = {

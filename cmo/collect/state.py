@@ -1,0 +1,77 @@
+"""What the steps of `cmo collect` share: the framework (indicators, measurement points), a
+prepared file's tables and plan, office names, crash-test fault points and named parameters."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cmo.collect.results import FileReport
+from cmo.errors import WorkspaceError
+from cmo.text import normalise
+from cmo.theory import validate
+from cmo.theory.models import Indicator, MeasurementPoint
+from cmo.workspace import Workspace
+
+Progress = Callable[[str, float | None], None]
+
+
+@dataclass
+class _Framework:
+    indicators: dict[str, Indicator]
+    points: dict[str, MeasurementPoint]
+
+
+def _framework(ws: Workspace) -> _Framework:
+    result = validate(workspace=ws.root)
+    if result.errors:
+        first = result.errors[0].format()
+        raise WorkspaceError(
+            f"the theory or indicator files have {len(result.errors)} error(s), e.g. {first}",
+            hint="run 'cmo validate' and fix them before collecting",
+        )
+    indicators = {i.id: i for f in result.indicator_files for i in f.indicators}
+    points = {p.id: p for f in result.indicator_files for p in f.measurement_points}
+    return _Framework(indicators, points)
+
+
+@dataclass
+class _Prepared:
+    report: FileReport
+    table: str
+    level: str
+    columns: dict[str, str]  # indicator id -> column in the checked table
+    sql_types: dict[str, str]
+    reason_columns: list[tuple[str, str | None, str | None]]  # (col, header, indicator)
+
+
+_counter = iter(range(1, 1 << 30))
+
+
+def _office_words(ws: Workspace) -> dict[str, str]:
+    """What an office column may say → office id: each office's id, name and municipality."""
+    words: dict[str, str] = {}
+    for o in ws.settings.offices:
+        for word in (o.id, o.name, o.municipality):
+            if word:
+                words.setdefault(normalise(word), o.id)
+    return words
+
+
+def _fault_point(name: str) -> None:
+    """Test hook: with ``CMO_FAULT=<name>`` the process announces the point on stderr and
+    waits, so that a test can kill it exactly there (e.g. mid-transaction)."""
+    if os.environ.get("CMO_FAULT") == name:
+        sys.stderr.write(f"CMO_FAULT {name}\n")
+        sys.stderr.flush()
+        time.sleep(3600)
+
+
+def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Only the named parameters the statement uses (DuckDB refuses extra ones)."""
+    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
