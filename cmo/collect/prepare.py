@@ -22,7 +22,7 @@ from cmo.collect.readers import (
     duckdb_readable,
 )
 from cmo.collect.results import BatchReport, FileReport, ReasonCount
-from cmo.collect.scan_sql import _checked_sql, _scan_sql
+from cmo.collect.scan_sql import _checked_sql, _quarantine_sql, _scan_sql
 from cmo.collect.state import Progress, _counter, _fault_point, _Framework, _office_words, _Prepared
 from cmo.errors import InputError
 from cmo.store import Store
@@ -118,7 +118,7 @@ def _prepare(
     with duckdb_readable(source, scratch) as (path, encoding):
         _fault_point("readable")
         scan = _scan_sql(con, source, path, encoding, raw_cols)
-        sql, prepared = _checked_sql(
+        sql, prepared, plan_q = _checked_sql(
             table,
             level,
             plan,
@@ -148,6 +148,7 @@ def _prepare(
         finally:
             con.execute("RESET VARIABLE cmo_ipad")
             con.execute("RESET VARIABLE cmo_opad")
+    _execute_all(con, _quarantine_sql(con, prepared, plan_q), f"checking {source.name}", progress)
     prepared.report = report
     _sum_totals(con, prepared, fw)
     _summarise(con, prepared, source)
@@ -166,7 +167,7 @@ def _sum_totals(con: duckdb.DuckDBPyConnection, prep: _Prepared, fw: _Framework)
     if id_reason not in have or "total__reason" not in have:
         return
     numeric = [
-        (val, val.replace("_val", "__text"))
+        (ind, val, val.replace("_val", "__text"))
         for ind, val in prep.columns.items()
         if SQL_TYPES[fw.indicators[ind].type] in ("SMALLINT", "BIGINT", "DOUBLE")
         and val.replace("_val", "__text") in have
@@ -174,17 +175,21 @@ def _sum_totals(con: duckdb.DuckDBPyConnection, prep: _Prepared, fw: _Framework)
     if not numeric:
         return
     t = prep.table
-    sums = ", ".join(
-        f"sum({ident(v)}) AS {ident('s_' + v)}, count({ident(v)}) AS {ident('n_' + v)}"
-        for v, _ in numeric
-    )
     row = con.execute(
         f"SELECT count(*) FROM {t} WHERE {ident(id_reason)} = 'missing_id'"
     ).fetchone()
     if not row or not row[0]:
         return
+    sums = ", ".join(
+        f"sum({prep.values[ind]}) AS {ident('s_' + v)}, count({prep.values[ind]}) AS "
+        f"{ident('n_' + v)}"
+        for ind, v, _x in numeric
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {t}_sums AS {prep.accepted(sums)} HAVING count(*) >= 2"
+    )
     candidates, matches = [], []
-    for v, x in numeric:
+    for _ind, v, x in numeric:
         total, n, number = f"s.{ident('s_' + v)}", f"s.{ident('n_' + v)}", number_sql(ident(x))
         candidate = f"({n} >= 2 AND {total} <> 0 AND {number} IS NOT NULL)"
         candidates.append(f"coalesce({candidate}, false)::INTEGER")
@@ -200,9 +205,9 @@ def _sum_totals(con: duckdb.DuckDBPyConnection, prep: _Prepared, fw: _Framework)
     nulls = ", ".join(f"{ident(c)} = NULL" for c in others)
     con.execute(
         f"UPDATE {t} SET total__reason = 'totals_row'{', ' + nulls if nulls else ''} "
-        f"FROM (SELECT {sums} FROM {t} WHERE NOT quarantined HAVING count(*) >= 2) s "
-        f"WHERE {t}.{ident(id_reason)} = 'missing_id' AND ({tests})"
+        f"FROM {t}_sums s WHERE {t}.{ident(id_reason)} = 'missing_id' AND ({tests})"
     )
+    con.execute(f"DROP TABLE {t}_sums")
 
 
 def _set_key(con: duckdb.DuckDBPyConnection, key: PseudonymKey) -> None:
@@ -292,12 +297,15 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str) -> None:
 
 
 def _summarise(con: duckdb.DuckDBPyConnection, prep: _Prepared, source: Source) -> None:
+    batch = (
+        "CASE WHEN office IS NULL OR period IS NULL THEN NULL ELSE office END AS o, "
+        "CASE WHEN office IS NULL OR period IS NULL THEN NULL ELSE period END AS p"
+    )
     rows = con.execute(
-        "SELECT CASE WHEN office IS NULL OR period IS NULL THEN NULL ELSE office END AS o, "
-        "CASE WHEN office IS NULL OR period IS NULL THEN NULL ELSE period END AS p, "
-        "count(*), count(*) FILTER (WHERE NOT quarantined), "
-        f"count(*) FILTER (WHERE quarantined) FROM {prep.table} GROUP BY ALL "
-        "ORDER BY o NULLS LAST, p NULLS LAST"
+        f"SELECT o, p, sum(n)::BIGINT, (sum(n) - sum(q))::BIGINT, sum(q)::BIGINT FROM "
+        f"(SELECT {batch}, count(*) AS n, 0 AS q FROM {prep.rows} GROUP BY o, p UNION ALL "
+        f"SELECT {batch}, 0 AS n, count(*) AS q FROM {prep.table} GROUP BY o, p) "
+        "GROUP BY o, p ORDER BY o NULLS LAST, p NULLS LAST"
     ).fetchall()
     report = prep.report
     for office_value, period_value, n, ok, bad in rows:
@@ -328,16 +336,20 @@ def _summarise(con: duckdb.DuckDBPyConnection, prep: _Prepared, source: Source) 
     report.rows_in = sum(b.rows_in for b in report.batches)
     report.rows_accepted = sum(b.rows_accepted for b in report.batches)
     report.rows_quarantined = sum(b.rows_quarantined for b in report.batches)
-    for col, header, ind_id in prep.reason_columns:
-        found = con.execute(
-            f"SELECT {ident(col)}, count(*), list(source_row ORDER BY source_row)[1:10] "
-            f"FROM {prep.table} WHERE {ident(col)} IS NOT NULL GROUP BY 1 ORDER BY 1"
-        ).fetchall()
-        for reason, count, first_rows in found:
-            report.reasons.append(
-                ReasonCount(str(reason), header, ind_id, int(count), [int(r) for r in first_rows])
-            )
-            if reason == "personal_identity_code":
-                report.identity_codes_found += int(count)
+    found = con.execute(
+        " UNION ALL ".join(
+            f"SELECT {n} AS n, {ident(col)}, count(*), list(source_row ORDER BY source_row)[1:10] "
+            f"FROM {prep.table} WHERE {ident(col)} IS NOT NULL GROUP BY 2"
+            for n, (col, _h, _i) in enumerate(prep.reason_columns)
+        )
+        + " ORDER BY 1, 2"
+    ).fetchall()
+    for n, reason, count, first_rows in found:
+        _col, header, ind_id = prep.reason_columns[n]
+        report.reasons.append(
+            ReasonCount(str(reason), header, ind_id, int(count), [int(r) for r in first_rows])
+        )
+        if reason == "personal_identity_code":
+            report.identity_codes_found += int(count)
     report.reasons.sort(key=lambda r: (-r.count, r.reason, r.column or ""))
     report.fixes = _fixes(con, prep)

@@ -3,6 +3,7 @@ statements that type every value and give every rejected cell its reason."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -91,26 +92,36 @@ def _checked_sql(
     *,
     office: str | None = None,
     offices: dict[str, str] | None = None,
-) -> tuple[list[str], _Prepared]:
-    """The statements that build ``table``: one row per data row with pseudonymous keys, typed
-    values, a reason column per checked cell, and ``quarantined``.
+) -> tuple[list[str], _Prepared, _QuarantinePlan]:
+    """The statements that prepare a file, in the shape of the floor (read, hash, type, write):
 
-    A value's type and its quarantine reason depend only on its text, so they are computed once
-    per distinct text of a column (a small dictionary table) and joined back: an export has
-    a million rows but only a handful of different answers per question.
+    - ``{table}_a``, the rows: one pass over the export, ids hashed at once, texts as read,
+      office and period;
+    - a small dictionary per checked column: each distinct text of the column, its typed
+      value and its reason (a value's type and reason depend only on its text, and an export
+      of a million rows has a handful of different answers per question);
+    - ``{table}``, the quarantined rows only: their reason per cell, the cell's text, and
+      duplicates marked (the same key and measurement point again in a period).
+
+    Accepted rows are never written out here: they are the rows of ``{table}_a`` that are not
+    quarantined, typed through the dictionaries as they go into the store
+    (:meth:`_Prepared.accepted`).
     """
     extra = mapping.values if mapping else {}
     roles = plan.roles
-    a: list[str] = []  # step A: from the raw scan — keys hashed at once, texts trimmed
-    c: list[str] = []  # step C: rows with values and reasons, joined from dictionaries
-    joins: list[str] = []
+    rows = f"{table}_a"
+    a: list[str] = []  # the rows: from the raw scan — keys hashed at once, texts as read
+    q: list[str] = []  # a quarantined row's reasons and texts, over the rows and dictionaries
+    bad: list[str] = []  # tests that find every quarantined row (before any join)
+    values: dict[str, str] = {}  # stored column -> its value, over the rows and dictionaries
+    lookups: list[_Lookup] = []
     dicts: list[str] = []
     reasons: list[tuple[str, str | None, str | None]] = []
     if source.kind == "workbook":
         a.append("source_row")
-        c.append("a.source_row")
-    else:
-        c.append(f"a.rowid + {source.header_row + 1} AS source_row")
+        source_row = "a.source_row"
+    else:  # the rows are kept in the order they were read in
+        source_row = f"(a.rowid + {source.header_row + 1})"
     id_role = {"case": "client_id", "worker": "worker_id"}.get(level)
     # A totals row ("Yhteensä", "Summa", "Total") is recognised by the label in its id column
     # or its first column, before the id is hashed.
@@ -124,21 +135,21 @@ def _checked_sql(
             for i in sorted(label_cols)
         )
         a.append(f"({test}) AS is_total")
-        c.append("CASE WHEN a.is_total THEN 'totals_row' END AS total__reason")
+        q.append("CASE WHEN a.is_total THEN 'totals_row' END AS total__reason")
+        bad.append("a.is_total")
         reasons.append(("total__reason", source.headers[min(label_cols)], None))
     for role, out in (("client_id", "case_key"), ("worker_id", "worker_key")):
         if role in roles:
             text = f"NULLIF(trim({ident(raw_cols[roles[role]])}), '')"
             a.append(f"{_pseudonym_sql(text)} AS {out}")
-            c.append(f"a.{out}")
+            values[out] = f"a.{out}"
             if role == id_role:
-                c.append(
+                q.append(
                     f"CASE WHEN a.{out} IS NULL AND NOT a.is_total THEN 'missing_id' END "
                     f"AS {out}__reason"
                 )
+                bad.append(f"a.{out} IS NULL")
                 reasons.append((f"{out}__reason", source.headers[roles[role]], None))
-    if level == "case" and "worker_id" not in roles:
-        c.append("NULL::VARCHAR AS worker_key")
     specs: dict[str, tuple[str, ValueSQL, str | None, str | None]] = {}
     source_col: dict[str, int] = {}
     if "measurement_point" in roles:
@@ -184,62 +195,67 @@ def _checked_sql(
         sql_types[ind_id] = SQL_TYPES[ind.type]
     for prefix, (out, spec, column, indicator) in specs.items():
         r, t = ident(prefix + "_r"), ident(prefix + "_t")
+        why = ident(prefix + "__reason")
         a.append(f"{ident(raw_cols[source_col[prefix]])} AS {r}")
         d = f"{table}_d{prefix}"
         parts = "".join(f", {expr} AS {ident(name)}" for name, expr in spec.parts.items())
         dicts.append(
             f"CREATE TEMP TABLE {d} AS SELECT {r}, {t}, {spec.value} AS {ident(out)}, "
-            f"{spec.reason} AS {ident(prefix + '__reason')} FROM "
+            f"{spec.reason} AS {why} FROM "
             f"(SELECT *{parts} FROM (SELECT {r}, {spec.text} AS {t} FROM "
-            f"(SELECT DISTINCT {r} FROM {table}_a WHERE {r} IS NOT NULL)))"
+            f"(SELECT DISTINCT {r} FROM {rows} WHERE {r} IS NOT NULL)))"
         )
-        joins.append(f"LEFT JOIN {d} ON a.{r} = {d}.{r}")
-        c.append(f"{d}.{ident(out)}")
-        c.append(f"{d}.{ident(prefix + '__reason')}")
-        c.append(f"{d}.{t} AS {ident(prefix + '__text')}")
+        key = indicator or out
+        sql_type = sql_types.get(key, "DATE" if prefix == "md" else "VARCHAR")
+        lookups.append(_Lookup(d, r, ident(out), why, key, sql_type))
+        q.append(f"{d}.{why}")
+        q.append(f"{d}.{t} AS {ident(prefix + '__text')}")
         reasons.append((f"{prefix}__reason", column, indicator))
     if "period" in roles:
         # Only a period of the documented shape becomes a period; anything else (an identity
         # code, a formula, markup) is quarantined and its text stored nowhere.
         i = roles["period"]
-        a.append(f"upper(NULLIF(trim({ident(raw_cols[i])}), '')) AS period_t")
-        ok = f"regexp_full_match(a.period_t, '{PERIOD_PATTERN}')"
-        c.append(f"CASE WHEN {ok} THEN a.period_t END AS period")
-        c.append(
+        text = f"upper(NULLIF(trim({ident(raw_cols[i])}), ''))"
+        a.append(f"{text} AS period_t")
+        ok = f"regexp_full_match({text}, '{PERIOD_PATTERN}')"
+        a.append(f"CASE WHEN {ok} THEN {text} END AS period")
+        q.append(
             "CASE WHEN a.period_t IS NULL THEN 'missing_period' "
             f"WHEN regexp_matches(a.period_t, '{HETU_PATTERN}') THEN 'personal_identity_code' "
-            f"WHEN NOT {ok} THEN 'invalid_period' END AS period__reason"
+            "WHEN a.period IS NULL THEN 'invalid_period' END AS period__reason"
         )
+        bad.append("a.period IS NULL")
         reasons.append(("period__reason", source.headers[i], None))
     else:
-        c.append(f"{sql_str(period or '')} AS period")
+        a.append(f"{sql_str(period or '')} AS period")
     if "office" in roles:
         i = roles["office"]
-        a.append(f"NULLIF(trim({ident(raw_cols[i])}), '') AS office_t")
+        text = f"NULLIF(trim({ident(raw_cols[i])}), '')"
         words = offices or {}
         arms = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in sorted(words.items()))
-        mapped = f"CASE {norm_sql('a.office_t')} {arms} END" if arms else "NULL::VARCHAR"
-        c.append(f"{mapped} AS office")
-        c.append(
+        a.append(f"{text} AS office_t")
+        a.append(f"{f'CASE {norm_sql(text)} {arms} END' if arms else 'NULL::VARCHAR'} AS office")
+        q.append(
             "CASE WHEN a.office_t IS NULL THEN 'missing_office' "
-            f"WHEN ({mapped}) IS NULL THEN 'unknown_office' END AS office__reason"
+            "WHEN a.office IS NULL THEN 'unknown_office' END AS office__reason"
         )
+        bad.append("a.office IS NULL")
         reasons.append(("office__reason", source.headers[i], None))
     else:
-        c.append(f"{sql_str(office or '')} AS office")
+        a.append(f"{sql_str(office or '')} AS office")
     # Free-text columns are not stored, but a personal identity code in them is reported.
     for header, _why in plan.dropped:
         for i in (i for i, h in enumerate(source.headers) if h == header):
             name = f"x{i}"
             a.append(f"coalesce({hetu_sql(ident(raw_cols[i]))}, false) AS {ident(name + '_h')}")
-            c.append(
+            q.append(
                 f"CASE WHEN a.{ident(name + '_h')} THEN 'personal_identity_code' END "
                 f"AS {ident(name + '__reason')}"
             )
-            c.append(f"NULL::VARCHAR AS {ident(name + '__text')}")
+            q.append(f"NULL::VARCHAR AS {ident(name + '__text')}")
+            bad.append(f"a.{ident(name + '_h')}")
             reasons.append((f"{name}__reason", header, None))
     reason_list = [ident(r[0]) for r in reasons]
-    first_reason = f"coalesce({', '.join(reason_list)})" if reason_list else "NULL::VARCHAR"
     # A totals row is quarantined for that alone: its sums would add misleading reasons.
     others = [r[0] for r in reasons if r[0] != "total__reason"]
     replace_totals = ""
@@ -251,46 +267,163 @@ def _checked_sql(
             )
             + ")"
         )
-    keys = {"case": "case_key", "worker": "worker_key"}.get(level)
-    same = ["c.period = f.period", "c.office = f.office"]
-    group = ["office", "period"]
-    if keys:
-        same.append(f"c.{keys} = f.{keys}")
-        group.append(keys)
-    if "mp" in specs:
-        same.append("c.measurement_point IS NOT DISTINCT FROM f.measurement_point")
-        group.append("measurement_point")
-    if not a:
-        a.append("1 AS one")
-    sql = [
-        f"CREATE TEMP TABLE {table}_a AS SELECT {', '.join(a)} FROM {scan}",
-        *dicts,
-        # Every row, its values and reasons; a duplicate is marked afterwards, in place.
-        f"CREATE TEMP TABLE {table} AS SELECT *, NULL::VARCHAR AS dup__reason, "
-        f"(first__reason IS NOT NULL) AS quarantined FROM (SELECT *, {first_reason} AS "
-        f"first__reason FROM (SELECT *{replace_totals} FROM "
-        f"(SELECT {', '.join(c)} FROM {table}_a a {' '.join(joins)})))",
-        f"DROP TABLE {table}_a",
-        *(f"DROP TABLE {table}_d{prefix}" for prefix in specs),
-        # Duplicates: the same key and measurement point again in a period (the first row of
-        # each group is kept). Rows already quarantined for another reason do not count. Only
-        # the few duplicate rows are written again, not the whole table.
-        f"CREATE TEMP TABLE {table}_dup AS SELECT c.source_row FROM {table} c JOIN "
-        f"(SELECT {', '.join(group)}, min(source_row) AS first_row FROM {table} "
-        f"WHERE first__reason IS NULL{f' AND {keys} IS NOT NULL' if keys else ''} "
-        f"GROUP BY ALL HAVING count(*) > 1) f ON {' AND '.join(same)} "
-        f"WHERE c.first__reason IS NULL AND c.source_row > f.first_row",
-        f"UPDATE {table} SET dup__reason = 'duplicate_row', quarantined = true "
-        f"WHERE source_row IN (SELECT source_row FROM {table}_dup)",
-        f"DROP TABLE {table}_dup",
-    ]
-    reasons.append(("dup__reason", None, None))
     prepared = _Prepared(
         report=FileReport("", "", "", level, ""),
         table=table,
         level=level,
         columns=columns,
         sql_types=sql_types,
-        reason_columns=reasons,
+        reason_columns=[*reasons, ("dup__reason", None, None)],
+        rows=rows,
+        joins="",
+        values=values,
+        source_row=source_row,
+        temporary=[rows, *(lk.table for lk in lookups)],
     )
-    return sql, prepared
+    if not a:
+        a.append("1 AS one")
+    plan_q = _QuarantinePlan(
+        lookups=lookups,
+        columns=q,
+        tests=bad,
+        first_reason=f"coalesce({', '.join(reason_list)})" if reason_list else "NULL::VARCHAR",
+        replace_totals=replace_totals,
+        key={"case": "case_key", "worker": "worker_key"}.get(level),
+        star="* EXCLUDE (source_row)" if source.kind == "workbook" else "*",
+    )
+    sql = [f"CREATE TEMP TABLE {rows} AS SELECT {', '.join(a)} FROM {scan}", *dicts]
+    return sql, prepared, plan_q
+
+
+#: A dictionary with at most this many accepted texts is looked up inline (a CASE over its
+#: texts, cheaper per row than a join); a larger one is joined.
+INLINE_TEXTS = 24
+
+
+@dataclass
+class _Lookup:
+    """One column's dictionary: its table and columns, what it fills in, and its type."""
+
+    table: str
+    raw: str
+    value: str
+    reason: str
+    key: str  # the stored column it fills in: an indicator id, measurement_point, measured_on
+    sql_type: str
+
+
+@dataclass
+class _QuarantinePlan:
+    """What finding the quarantined rows needs, once the dictionaries exist."""
+
+    lookups: list[_Lookup]
+    columns: list[str]  # the quarantine table's reasons and texts, over ``a`` and the lookups
+    tests: list[str]  # tests over the rows alone that find quarantined rows
+    first_reason: str
+    replace_totals: str
+    key: str | None
+    star: str
+
+
+def _literal(value: object, sql_type: str) -> str:
+    if sql_type in ("SMALLINT", "BIGINT"):
+        return f"{int(value)}::{sql_type}"  # type: ignore[call-overload]
+    if sql_type == "DOUBLE":
+        return f"{sql_str(repr(float(value)))}::DOUBLE"  # type: ignore[arg-type]
+    return f"{sql_str(str(value))}::{sql_type}"
+
+
+def _quarantine_sql(
+    con: duckdb.DuckDBPyConnection, prep: _Prepared, plan: _QuarantinePlan
+) -> list[str]:
+    """The statements that find the quarantined rows, given the dictionaries (run after them).
+
+    A small dictionary is written into the statements: a value is a CASE over the accepted
+    texts, and a row is quarantined for the column when its text is none of them. A large one
+    is joined. Only accepted texts are written out (never one that holds an identity code).
+    """
+    table, rows = prep.table, prep.rows
+    tests = list(plan.tests)
+    joins: list[str] = []
+    for lk in plan.lookups:
+        found = con.execute(
+            f"SELECT count(*) FILTER (WHERE {lk.reason} IS NULL), "
+            f"list({lk.raw} ORDER BY {lk.raw}) FILTER (WHERE {lk.reason} IS NULL "
+            f"AND {lk.value} IS NOT NULL), list({lk.value} ORDER BY {lk.raw}) FILTER "
+            f"(WHERE {lk.reason} IS NULL AND {lk.value} IS NOT NULL), "
+            f"list({lk.raw}) FILTER (WHERE {lk.reason} IS NULL AND {lk.value} IS NULL), "
+            f"count(*) FILTER (WHERE {lk.reason} IS NOT NULL) FROM {lk.table}"
+        ).fetchone()
+        assert found is not None
+        n_ok, texts, values, blanks, n_bad = found
+        if n_ok <= INLINE_TEXTS:
+            arms = " ".join(
+                f"WHEN {sql_str(x)} THEN {_literal(v, lk.sql_type)}"
+                for x, v in zip(texts or [], values or [], strict=True)
+            )
+            prep.values[lk.key] = (
+                f"CASE a.{lk.raw} {arms} ELSE NULL::{lk.sql_type} END"
+                if arms
+                else f"NULL::{lk.sql_type}"
+            )
+            if n_bad:
+                fine = ", ".join(sql_str(x) for x in [*(texts or []), *(blanks or [])])
+                tests.append(
+                    f"(a.{lk.raw} IS NOT NULL AND a.{lk.raw} NOT IN ({fine}))"
+                    if fine
+                    else f"a.{lk.raw} IS NOT NULL"
+                )
+        else:
+            joins.append(f"LEFT JOIN {lk.table} ON a.{lk.raw} = {lk.table}.{lk.raw}")
+            prep.values[lk.key] = f"{lk.table}.{lk.value}"
+            if n_bad:
+                tests.append(
+                    f"a.{lk.raw} IN (SELECT {lk.raw} FROM {lk.table} WHERE {lk.reason} IS NOT NULL)"
+                )
+    prep.joins = " ".join(joins)
+    every = " ".join(
+        f"LEFT JOIN {lk.table} ON a.{lk.raw} = {lk.table}.{lk.raw}" for lk in plan.lookups
+    )
+    # Duplicates: the same key and measurement point again in a period (the first row of each
+    # group is kept). Rows already quarantined for another reason do not count.
+    key = plan.key
+    group = ["office", "period", *([key] if key else [])]
+    point = ""
+    hashed = [f"a.{g}" for g in group]
+    if "measurement_point" in prep.values:
+        group.append("measurement_point")
+        point = f", {prep.values['measurement_point']} AS measurement_point"
+        hashed.append(prep.values["measurement_point"])
+    same = " AND ".join(
+        f"c.{g} IS NOT DISTINCT FROM f.{g}" if g == "measurement_point" else f"c.{g} = f.{g}"
+        for g in group
+    )
+    mp_join = " ".join(j for j in joins if j.startswith(f"LEFT JOIN {table}_dmp "))
+    kept = prep.accepted(
+        f"a.rowid AS rid, {prep.source_row} AS source_row, a.office, a.period"
+        f"{f', a.{key}' if key else ''}{point}, hash({', '.join(hashed)}) AS h",
+        mp_join,
+    )
+    # Rows are grouped by a 64-bit hash of their group first (cheap); only the rows of a hash
+    # seen twice are compared exactly.
+    candidates = f"{table}_twice"
+    return [
+        # The quarantined rows: found by tests over the rows first, then their reasons looked up.
+        f"CREATE TEMP TABLE {table} AS SELECT *, NULL::VARCHAR AS dup__reason, "
+        "true AS quarantined FROM (SELECT *, "
+        f"{plan.first_reason} AS first__reason FROM (SELECT *{plan.replace_totals} FROM "
+        f"(SELECT a.rid, a.source_row, a.office, a.period"
+        f"{''.join(', ' + x for x in plan.columns)} FROM (SELECT a.rowid AS rid, "
+        f"{prep.source_row} AS source_row, {plan.star} FROM {rows} a "
+        f"WHERE {' OR '.join(tests) or 'false'}) a {every}))) "
+        "WHERE first__reason IS NOT NULL",
+        f"CREATE TEMP TABLE {candidates} AS SELECT * FROM ({kept}) WHERE h IN "
+        f"(SELECT h FROM ({kept}) GROUP BY h HAVING count(*) > 1)",
+        f"INSERT INTO {table} BY NAME SELECT c.rid, c.source_row, c.office, c.period, "
+        "'duplicate_row' AS dup__reason, true AS quarantined FROM "
+        f"{candidates} c JOIN (SELECT {', '.join(group)}, min(source_row) AS first_row FROM "
+        f"{candidates} WHERE office IS NOT NULL AND period IS NOT NULL"
+        f"{f' AND {key} IS NOT NULL' if key else ''} GROUP BY ALL HAVING count(*) > 1) f "
+        f"ON {same} AND c.source_row > f.first_row",
+        f"DROP TABLE {candidates}",
+    ]

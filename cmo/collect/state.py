@@ -4,12 +4,10 @@ prepared file's tables and plan, office names, crash-test fault points and named
 from __future__ import annotations
 
 import os
-import re
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from cmo.collect.results import FileReport
 from cmo.errors import WorkspaceError
@@ -43,11 +41,23 @@ def _framework(ws: Workspace) -> _Framework:
 @dataclass
 class _Prepared:
     report: FileReport
-    table: str
+    table: str  # the quarantined rows: a reason (and text) per checked cell
     level: str
     columns: dict[str, str]  # indicator id -> column in the checked table
     sql_types: dict[str, str]
     reason_columns: list[tuple[str, str | None, str | None]]  # (col, header, indicator)
+    rows: str  # every row of the file: keys hashed, texts as read, office and period
+    joins: str  # the dictionaries that type the rows' texts
+    values: dict[str, str]  # stored column (key, point, date, indicator id) -> its value
+    source_row: str  # a row's line (CSV) or row (workbook) number, over the rows ``a``
+    temporary: list[str]  # the tables to drop besides ``table``
+
+    def accepted(self, select: str, joins: str | None = None) -> str:
+        """A query over the accepted rows (``a``: the rows table; the dictionaries joined)."""
+        return (
+            f"SELECT {select} FROM {self.rows} a {self.joins if joins is None else joins} "
+            f"WHERE a.rowid NOT IN (SELECT rid FROM {self.table})"
+        )
 
 
 _counter = iter(range(1, 1 << 30))
@@ -70,8 +80,3 @@ def _fault_point(name: str) -> None:
         sys.stderr.write(f"CMO_FAULT {name}\n")
         sys.stderr.flush()
         time.sleep(3600)
-
-
-def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Only the named parameters the statement uses (DuckDB refuses extra ones)."""
-    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}

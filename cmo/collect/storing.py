@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 from cmo import __version__
-from cmo.collect.state import _Prepared, _used
+from cmo.collect.state import _Prepared
 from cmo.store import LEVEL_TABLES, Batch, Store
-from cmo.store.sql import ident
+from cmo.store.sql import ident, sql_str
 from cmo.workspace.privacy import HETU_PATTERN
 
 
@@ -35,7 +35,7 @@ def _shared(store: Store, lookup: Store, prep: _Prepared) -> int:
     several = "office__reason" in {c for c, _h, _i in prep.reason_columns}
     if not has_other and not several:
         return 0
-    mine = f"(SELECT DISTINCT office, case_key FROM {prep.table} WHERE NOT quarantined)"
+    mine = f"(SELECT DISTINCT * FROM ({prep.accepted('a.office, a.case_key', '')}))"
     parts = []
     if several:
         parts.append(f"SELECT case_key FROM {mine} GROUP BY case_key HAVING count(*) > 1")
@@ -50,6 +50,9 @@ def _shared(store: Store, lookup: Store, prep: _Prepared) -> int:
 
 
 def _store_prepared(store: Store, prep: _Prepared) -> None:
+    """Store a prepared file: its accepted rows typed through the dictionaries straight into
+    the store (one statement for all its batches), its quarantined cells (values redacted)
+    and its batches."""
     report = prep.report
     con = store.con
     store.ensure_indicator_columns(prep.level, prep.sql_types)
@@ -59,46 +62,21 @@ def _store_prepared(store: Store, prep: _Prepared) -> None:
         "worker": ["worker_key", "measurement_point"],
         "office": [],
     }[prep.level]
-    have = {d[0] for d in con.execute(f"SELECT * FROM {prep.table} LIMIT 0").description}
-    selects = []
-    for col in key_cols:
-        selects.append(ident(col) if col in have else f"NULL AS {col}")
+    selects = [f"{prep.values.get(col, 'NULL')} AS {col}" for col in key_cols]
     ind_cols = list(prep.columns)
-    selects += [ident(prep.columns[i]) for i in ind_cols]
+    selects += [f"{prep.values[i]} AS {ident(i)}" for i in ind_cols]
     target = ", ".join(
         ["batch_id", "source_row", "office", "period", *key_cols, *(ident(i) for i in ind_cols)]
     )
+    have = {d[0] for d in con.execute(f"SELECT * FROM {prep.table} LIMIT 0").description}
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    for n, b in enumerate(report.batches):
+    ids = f"{prep.table}_batches"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {ids} (office VARCHAR, period VARCHAR, id INTEGER)")
+    for b in report.batches:
         if b.replaced_batch is not None:
             store.delete_batch(b.replaced_batch)
         b.batch_id = store.next_batch_id()
-        period_filter = "(office = $office AND period = $period)"
-        if n == 0:  # rows without an office or period are counted with the first batch
-            period_filter = (
-                "(office = $office AND period = $period OR office IS NULL OR period IS NULL)"
-            )
-        params = {"batch": b.batch_id, "office": b.office, "period": b.period}
-        sql = (
-            f"INSERT INTO {table} ({target}) SELECT $batch, source_row, $office, $period, "
-            f"{', '.join(selects)} FROM {prep.table} WHERE office = $office AND "
-            "period = $period AND NOT quarantined"
-        )
-        con.execute(sql, _used(sql, params))
-        for col, header, ind_id in prep.reason_columns:
-            text_col = col.replace("__reason", "__text")
-            text = ident(text_col) if text_col in have else "NULL"
-            sql = (
-                "INSERT INTO quarantine SELECT $batch, source_row, $header, $indicator, "
-                f"{ident(col)}, CASE WHEN {ident(col)} = 'personal_identity_code' OR "
-                f"regexp_matches(coalesce({text}, ''), '{HETU_PATTERN}') THEN NULL "
-                f"ELSE regexp_replace(left({text}, 60), '[\\x00-\\x1f\\x7f-\\x9f]', '?', 'g') "
-                "END, "
-                f"({ident(col)} = 'personal_identity_code' OR "
-                f"regexp_matches(coalesce({text}, ''), '{HETU_PATTERN}')) "
-                f"FROM {prep.table} WHERE {period_filter} AND {ident(col)} IS NOT NULL"
-            )
-            con.execute(sql, _used(sql, {**params, "header": header, "indicator": ind_id}))
+        con.execute(f"INSERT INTO {ids} VALUES (?, ?, ?)", [b.office, b.period, b.batch_id])
         store.insert_batch(
             Batch(
                 batch_id=b.batch_id,
@@ -117,4 +95,32 @@ def _store_prepared(store: Store, prep: _Prepared) -> None:
                 cmo_version=__version__,
             )
         )
-    con.execute(f"DROP TABLE {prep.table}")
+    # every accepted row has an office and a period, and so a batch
+    accepted = prep.accepted(
+        f"b.id, {prep.source_row}, a.office, a.period, {', '.join(selects)}",
+        f"JOIN {ids} b ON a.office = b.office AND a.period = b.period {prep.joins}",
+    )
+    con.execute(f"INSERT INTO {table} ({target}) {accepted}")
+    # rows without an office or period are counted with the first batch
+    first = f"(SELECT id FROM {ids} ORDER BY office, period LIMIT 1)"
+    batch = (
+        f"coalesce((SELECT id FROM {ids} b WHERE b.office = q.office AND b.period = q.period), "
+        f"{first})"
+    )
+    cells = []
+    for col, header, ind_id in prep.reason_columns:
+        text_col = col.replace("__reason", "__text")
+        text = ident(text_col) if text_col in have else "NULL"
+        hetu = (
+            f"({ident(col)} = 'personal_identity_code' OR "
+            f"regexp_matches(coalesce({text}, ''), '{HETU_PATTERN}'))"
+        )
+        cells.append(
+            f"SELECT {batch}, source_row, {sql_str(header) if header else 'NULL'}, "
+            f"{sql_str(ind_id) if ind_id else 'NULL'}, {ident(col)}, CASE WHEN {hetu} THEN NULL "
+            f"ELSE regexp_replace(left({text}, 60), '[\\x00-\\x1f\\x7f-\\x9f]', '?', 'g') "
+            f"END, {hetu} FROM {prep.table} q WHERE {ident(col)} IS NOT NULL"
+        )
+    con.execute(f"INSERT INTO quarantine {' UNION ALL '.join(cells)}")
+    for name in (prep.table, ids, *prep.temporary):
+        con.execute(f"DROP TABLE {name}")
