@@ -197,6 +197,22 @@ class UnreadableFile(InputError):
         self.reason = reason
 
 
+def irregular_kind(mode: int) -> str | None:
+    """What a file of this mode is, when it is not a regular file ("a pipe", "a device", ...);
+    None for a regular file. Reading a pipe or a device could wait or run forever."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
 def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes; anything else raises
     :class:`UnreadableFile` (an :class:`~cmo.errors.InputError`) with the reason."""
@@ -216,18 +232,8 @@ def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
         raise UnreadableFile(path, f"cannot be read ({exc.strerror})") from None
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            kind = (
-                "a folder"
-                if stat.S_ISDIR(info.st_mode)
-                else "a pipe"
-                if stat.S_ISFIFO(info.st_mode)
-                else "a device"
-                if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
-                else "a socket"
-                if stat.S_ISSOCK(info.st_mode)
-                else "not a regular file"
-            )
+        kind = irregular_kind(info.st_mode)
+        if kind is not None:
             raise UnreadableFile(
                 path,
                 f"is {kind}, not a regular file (cmo reads only regular files)",

@@ -294,6 +294,29 @@ def test_huge_column_count_is_refused_fast(cmo, ws, tmp_path: Path) -> None:
     assert run.exit_code == 2 and "5002 columns, more than the 1000" in run.stderr
 
 
+@pytest.mark.parametrize("kind", ["pipe", "device"])
+def test_a_pipe_or_a_device_is_refused_without_reading(ws, tmp_path: Path, kind: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "export.csv"
+    if kind == "pipe":
+        os.mkfifo(path)  # no writer: opening it would wait for ever
+    else:
+        path.symlink_to("/dev/zero")  # endless
+    proc = subprocess.run(
+        [sys.executable, "-m", "cmo", "collect", "--office", "kemi", str(path)],
+        cwd=ws.root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert f"is a {kind}, not a regular file" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_a_10_mb_field_is_read(ws, tmp_path: Path) -> None:
     big = "x" * (10 << 20)
     path = write(tmp_path / "f.csv", f"{HEADER};Huom\nA-1;T1;2026H1;alku;4;5;5;10;{big}\n")

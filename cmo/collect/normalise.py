@@ -3,7 +3,6 @@ fit. Everything here builds DuckDB expressions; nothing touches data row by row 
 
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +11,7 @@ from cmo.errors import InputError
 from cmo.store.sql import ident, sql_str
 from cmo.text import normalise
 from cmo.theory.models import Indicator, IndicatorType
-from cmo.workspace.privacy import HETU_PATTERN, contains_identity_code, safe_text
+from cmo.workspace.privacy import HETU_PATTERN, safe_text
 
 #: Quarantine reasons: code → what the office should do about it.
 REASONS: dict[str, str] = {
@@ -56,31 +55,50 @@ BINARY_WORDS = {
 
 
 def hetu_sql(text: str) -> str:
-    """SQL: the text holds a personal identity code. The pattern is a cheap filter in the
-    database; :func:`contains_identity_code` (registered as ``cmo_is_hetu``) validates the few
-    candidates with python-stdnum."""
-    # CASE, not AND: DuckDB evaluates every operand of an AND for all rows, and a call into
-    # Python per row costs more than the rest of collect; CASE calls it for candidates only.
+    """SQL: the text holds a valid personal identity code. The pattern is a cheap filter; the
+    few candidates are validated by ``cmo_is_hetu`` (see :func:`register_functions`)."""
+    # CASE, not AND: DuckDB evaluates every operand of an AND for all rows; CASE validates the
+    # candidates only.
     return (
         f"(CASE WHEN length({text}) >= 11 AND regexp_matches({text}, '{HETU_PATTERN}') "
         f"THEN cmo_is_hetu({text}) ELSE false END)"
     )
 
 
-def register_functions(con: Any) -> None:
-    """Register the Python functions the SQL above calls (once per connection)."""
-    import duckdb
+#: The check characters of an identity code, by the remainder of its number modulo 31.
+_HETU_CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 
-    # already registered on this connection: nothing to do
-    with contextlib.suppress(duckdb.CatalogException, duckdb.NotImplementedException):
-        con.create_function(
-            "cmo_is_hetu",
-            contains_identity_code,
-            ["VARCHAR"],
-            "BOOLEAN",
-            null_handling="special",
-            side_effects=False,
-        )
+#: The century of an identity code by its sign (the signs of 2023 included).
+_HETU_CENTURY = {"+": 1800, **dict.fromkeys("-YXWVU", 1900), **dict.fromkeys("ABCDEF", 2000)}
+
+
+def _hetu_macros() -> list[str]:
+    """SQL twins of :func:`cmo.workspace.privacy.contains_identity_code` (python-stdnum's rules:
+    a real date, individual number 002–999 — the temporary 900–999 included — and the check
+    character), so that a collect never calls into Python per value. A property test holds
+    them equal to python-stdnum."""
+    century = " ".join(f"WHEN '{sign}' THEN {year}" for sign, year in _HETU_CENTURY.items())
+    valid = (
+        "TRY_CAST(printf('%04d-%s-%s', "
+        f"(CASE substr(c, 7, 1) {century} END) + CAST(substr(c, 5, 2) AS INTEGER), "
+        "substr(c, 3, 2), substr(c, 1, 2)) AS DATE) IS NOT NULL "
+        "AND CAST(substr(c, 8, 3) AS INTEGER) >= 2 "
+        f"AND substr('{_HETU_CHECK}', "
+        "CAST(CAST(substr(c, 1, 6) || substr(c, 8, 3) AS BIGINT) % 31 AS INTEGER) + 1, 1) "
+        "= substr(c, 11, 1)"
+    )
+    return [
+        # c: eleven characters of the identity code's shape, upper case
+        f"CREATE OR REPLACE TEMP MACRO cmo_hetu_valid(c) AS ({valid})",
+        "CREATE OR REPLACE TEMP MACRO cmo_is_hetu(t) AS (coalesce(list_bool_or(list_transform("
+        f"regexp_extract_all(t, '{HETU_PATTERN}'), lambda x: cmo_hetu_valid(upper(x)))), false))",
+    ]
+
+
+def register_functions(con: Any) -> None:
+    """Define the functions the SQL above calls (on this connection, for its session)."""
+    for statement in _hetu_macros():
+        con.execute(statement)
 
 
 SQL_TYPES = {

@@ -9,13 +9,15 @@ import datetime as dt
 import hashlib
 import io
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cmo.errors import InputError
+from cmo.source import irregular_kind
 from cmo.store.scratch import anonymous_file
 from cmo.workspace.privacy import looks_like_identity_code, safe_text
 
@@ -115,6 +117,30 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _sha256_meanwhile(path: Path) -> Callable[[], str]:
+    """Start hashing the file in a thread (hashlib lets go of the interpreter while it hashes,
+    so the file is sniffed meanwhile); the returned call waits for the digest."""
+    done: list[str] = []
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            done.append(file_sha256(path))
+        except BaseException as exc:  # re-raised by the caller
+            failed.append(exc)
+
+    thread = threading.Thread(target=work, name="cmo-sha256", daemon=True)
+    thread.start()
+
+    def wait() -> str:
+        thread.join()
+        if failed:
+            raise failed[0]
+        return done[0]
+
+    return wait
+
+
 def open_source(path: Path, *, sheet: str | None = None, encoding: str | None = None) -> Source:
     """Detect the format of an export and read its header (and a workbook's rows).
 
@@ -126,11 +152,18 @@ def open_source(path: Path, *, sheet: str | None = None, encoding: str | None = 
         raise InputError(f"{label}: no such file", hint="check the path of the export")
     if path.is_dir():
         raise InputError(f"{label}: is a folder, not an export file")
+    kind = irregular_kind(path.stat().st_mode)
+    if kind is not None:  # a pipe or a device could be read for ever
+        raise InputError(
+            f"{label}: is {kind}, not a regular file (cmo reads only regular files)",
+            hint="give the export file itself",
+        )
     suffix = path.suffix.lower()
     name = path.name
     if looks_like_identity_code(name):
         name = f"(file name withheld, it holds an identity code){suffix}"
-    source = Source(path=path, name=safe_text(name, 300), sha256=file_sha256(path), kind="csv")
+    digest = _sha256_meanwhile(path)
+    source = Source(path=path, name=safe_text(name, 300), sha256="", kind="csv")
     if suffix in BOOK_SUFFIXES:
         source.kind = "workbook"
         _read_workbook(source, sheet)
@@ -149,6 +182,7 @@ def open_source(path: Path, *, sheet: str | None = None, encoding: str | None = 
             hint="export only the columns the indicators need",
         )
     source.headers = safe_headers(source.headers)
+    source.sha256 = digest()
     return source
 
 

@@ -207,9 +207,7 @@ def _checked_sql(
         )
         key = indicator or out
         sql_type = sql_types.get(key, "DATE" if prefix == "md" else "VARCHAR")
-        lookups.append(_Lookup(d, r, ident(out), why, key, sql_type))
-        q.append(f"{d}.{why}")
-        q.append(f"{d}.{t} AS {ident(prefix + '__text')}")
+        lookups.append(_Lookup(d, r, ident(out), why, key, sql_type, t, ident(prefix + "__text")))
         reasons.append((f"{prefix}__reason", column, indicator))
     if "period" in roles:
         # Only a period of the documented shape becomes a period; anything else (an identity
@@ -300,6 +298,11 @@ def _checked_sql(
 INLINE_TEXTS = 24
 
 
+def _plain(text: str) -> bool:
+    """A text short and printable enough to be written into a statement as a literal."""
+    return len(text) <= 200 and text.isprintable()
+
+
 @dataclass
 class _Lookup:
     """One column's dictionary: its table and columns, what it fills in, and its type."""
@@ -310,6 +313,8 @@ class _Lookup:
     reason: str
     key: str  # the stored column it fills in: an indicator id, measurement_point, measured_on
     sql_type: str
+    text: str  # the trimmed text (in the dictionary)
+    text_out: str  # the text's column in the quarantine table
 
 
 @dataclass
@@ -345,6 +350,8 @@ def _quarantine_sql(
     table, rows = prep.table, prep.rows
     tests = list(plan.tests)
     joins: list[str] = []
+    columns = list(plan.columns)
+    every = []  # the dictionaries that quarantine anything
     for lk in plan.lookups:
         found = con.execute(
             f"SELECT count(*) FILTER (WHERE {lk.reason} IS NULL), "
@@ -356,7 +363,12 @@ def _quarantine_sql(
         ).fetchone()
         assert found is not None
         n_ok, texts, values, blanks, n_bad = found
-        if n_ok <= INLINE_TEXTS:
+        if n_bad:
+            columns += [f"{lk.table}.{lk.reason}", f"{lk.table}.{lk.text} AS {lk.text_out}"]
+            every.append(f"LEFT JOIN {lk.table} ON a.{lk.raw} = {lk.table}.{lk.raw}")
+        else:  # no text of the column is quarantined: its rows need not be read for it
+            columns += [f"NULL::VARCHAR AS {lk.reason}", f"NULL::VARCHAR AS {lk.text_out}"]
+        if n_ok <= INLINE_TEXTS and all(_plain(x) for x in [*(texts or []), *(blanks or [])]):
             arms = " ".join(
                 f"WHEN {sql_str(x)} THEN {_literal(v, lk.sql_type)}"
                 for x, v in zip(texts or [], values or [], strict=True)
@@ -381,9 +393,6 @@ def _quarantine_sql(
                     f"a.{lk.raw} IN (SELECT {lk.raw} FROM {lk.table} WHERE {lk.reason} IS NOT NULL)"
                 )
     prep.joins = " ".join(joins)
-    every = " ".join(
-        f"LEFT JOIN {lk.table} ON a.{lk.raw} = {lk.table}.{lk.raw}" for lk in plan.lookups
-    )
     # Duplicates: the same key and measurement point again in a period (the first row of each
     # group is kept). Rows already quarantined for another reason do not count.
     key = plan.key
@@ -413,9 +422,9 @@ def _quarantine_sql(
         "true AS quarantined FROM (SELECT *, "
         f"{plan.first_reason} AS first__reason FROM (SELECT *{plan.replace_totals} FROM "
         f"(SELECT a.rid, a.source_row, a.office, a.period"
-        f"{''.join(', ' + x for x in plan.columns)} FROM (SELECT a.rowid AS rid, "
+        f"{''.join(', ' + x for x in columns)} FROM (SELECT a.rowid AS rid, "
         f"{prep.source_row} AS source_row, {plan.star} FROM {rows} a "
-        f"WHERE {' OR '.join(tests) or 'false'}) a {every}))) "
+        f"WHERE {' OR '.join(tests) or 'false'}) a {' '.join(every)}))) "
         "WHERE first__reason IS NOT NULL",
         f"CREATE TEMP TABLE {candidates} AS SELECT * FROM ({kept}) WHERE h IN "
         f"(SELECT h FROM ({kept}) GROUP BY h HAVING count(*) > 1)",

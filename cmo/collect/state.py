@@ -43,11 +43,11 @@ class _Prepared:
     report: FileReport
     table: str  # the quarantined rows: a reason (and text) per checked cell
     level: str
-    columns: dict[str, str]  # indicator id -> column in the checked table
+    columns: dict[str, str]  # indicator id -> its value column in its dictionary
     sql_types: dict[str, str]
     reason_columns: list[tuple[str, str | None, str | None]]  # (col, header, indicator)
     rows: str  # every row of the file: keys hashed, texts as read, office and period
-    joins: str  # the dictionaries that type the rows' texts
+    joins: str  # the large dictionaries, joined (small ones are written into ``values``)
     values: dict[str, str]  # stored column (key, point, date, indicator id) -> its value
     source_row: str  # a row's line (CSV) or row (workbook) number, over the rows ``a``
     temporary: list[str]  # the tables to drop besides ``table``
