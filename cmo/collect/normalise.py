@@ -47,6 +47,13 @@ TOTALS_PATTERN = (
     r"|(grand |sub)?totals?\s*:?|totalt\s*:?|summa\s*:?|sum\s*:?|sammanlagt\s*:?|i alt"
 )
 
+
+def totals_sql(text: str) -> str:
+    """SQL: the text is a totals label (``TOTALS_PATTERN``, any case, spaces around) — one
+    case-insensitive match per row, without lower-casing and trimming copies of the text."""
+    return f"coalesce(regexp_full_match({text}, ' *({TOTALS_PATTERN}) *', 'i'), false)"
+
+
 #: Built-in words for binary indicators (Finnish, Swedish, English), besides the indicator's.
 BINARY_WORDS = {
     1: ("1", "kyllä", "k", "on", "yes", "y", "ja", "j", "true", "tosi", "x"),

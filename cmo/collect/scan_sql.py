@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 from cmo.collect.mapping import ColumnPlan, OfficeMapping, point_labels
 from cmo.collect.normalise import (
     SQL_TYPES,
-    TOTALS_PATTERN,
     ValueSQL,
     date_sql,
     hetu_sql,
     norm_sql,
     point_sql,
+    totals_sql,
     value_sql,
 )
 from cmo.collect.readers import (
@@ -129,11 +129,7 @@ def _checked_sql(
     if source.headers:
         label_cols.add(0)
     if label_cols:
-        test = " OR ".join(
-            f"regexp_full_match(lower(trim(coalesce({ident(raw_cols[i])}, ''))), "
-            f"'{TOTALS_PATTERN}')"
-            for i in sorted(label_cols)
-        )
+        test = " OR ".join(totals_sql(ident(raw_cols[i])) for i in sorted(label_cols))
         a.append(f"({test}) AS is_total")
         q.append("CASE WHEN a.is_total THEN 'totals_row' END AS total__reason")
         bad.append("a.is_total")

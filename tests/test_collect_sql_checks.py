@@ -1,7 +1,7 @@
-"""Collect's SQL twin of the identity-code check agrees with python-stdnum
-(:func:`contains_identity_code`) on every text: real dates in each century, the individual
-numbers (002–999, temporary ones included), the check character, any case, codes inside
-other text."""
+"""Collect's checks in SQL agree with their definitions in Python: the identity-code check
+with python-stdnum (:func:`contains_identity_code`) on every text — real dates in each century,
+individual numbers 002–999 (temporary ones included), the check character, any case, codes
+inside other text — and the totals label with ``TOTALS_PATTERN``."""
 
 from __future__ import annotations
 
@@ -81,3 +81,57 @@ def _texts(draw: st.DrawFn) -> str:
 @given(st.lists(_texts(), min_size=1, max_size=40))
 def test_any_text_is_judged_as_python_stdnum_judges_it(con, texts: list[str]) -> None:  # type: ignore[no-untyped-def]
     assert _sql(con, list(texts)) == [contains_identity_code(t) for t in texts]
+
+
+LABELS = [
+    "Yhteensä",
+    "YHTEENSÄ",
+    "  yhteensa:  ",
+    "yht.",
+    "Yht",
+    "Summa:",
+    "summa yhteensä",
+    "Kaikki yhteensä",
+    "kaikkiaan",
+    "Total",
+    "GRAND TOTAL",
+    "Subtotal",
+    "totals:",
+    "Totalt",
+    "Sammanlagt",
+    "i alt",
+    "I ALT",
+    "Sum",
+    "sum :",
+    "Asiakas",
+    "summat",
+    "Yhteensäkin",
+    "yhteensä 2026",
+    "",
+    " ",
+    "\tYhteensä",
+    "total-1",
+    "A-1",
+    "Σ",
+    "ÄYHTEENSÄ",
+    "yhteens",
+    None,
+]
+
+
+def test_totals_labels_are_read_as_the_pattern_says(con) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    from cmo.collect.normalise import TOTALS_PATTERN, totals_sql
+
+    rows = con.execute(
+        f"SELECT {totals_sql('t')} FROM (SELECT unnest(?) AS t, generate_subscripts(?, 1) AS i) "
+        "ORDER BY i",
+        [LABELS, LABELS],
+    ).fetchall()
+    expected = [
+        t is not None and re.fullmatch(TOTALS_PATTERN, t.strip(" ").lower()) is not None
+        for t in LABELS
+    ]
+    assert [r[0] for r in rows] == expected
+    assert sum(expected) == 19
